@@ -1,0 +1,54 @@
+# Two commands on a fresh machine:  make reports  and  make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+REPORTS := $(sort $(wildcard reports/[0-9][0-9]_*.md))
+
+.PHONY: setup test lint unit nbval reports notebooks pdfs bench clean
+
+setup: $(VENV)/.installed
+
+# the venv is rebuilt when the dependencies change
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+lint: setup
+	$(PY) -m ruff check aehelpers tests bench tools
+
+unit: setup
+	$(PY) -m pytest -q tests
+
+# every notebook, top to bottom, in the smoke profile; cells marked NBVAL_CHECK_OUTPUT are compared
+nbval: setup
+ifneq ($(NOTEBOOKS),)
+	AEH_PROFILE=smoke MPLBACKEND=Agg $(PY) -m pytest -q --nbval-lax --nbval-current-env \
+		-p no:cacheprovider $(NOTEBOOKS)
+else
+	@echo "no notebooks yet"
+endif
+
+test: lint unit nbval
+
+# run every notebook in the default profile (figures + metrics into media/), then the PDFs
+notebooks: setup
+ifneq ($(NOTEBOOKS),)
+	$(PY) -m aehelpers.reports execute --profile default $(NOTEBOOKS)
+endif
+
+pdfs: setup
+ifneq ($(REPORTS),)
+	$(PY) -m aehelpers.reports build $(REPORTS)
+endif
+
+reports: notebooks pdfs
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build reports/*.pdf .pytest_cache

@@ -1,0 +1,139 @@
+"""Building blocks: conv/up-sampling blocks, normalisation choice, padding, and `shape_trace`.
+
+    print(blocks.shape_trace(model, x))   # every layer's output shape and parameter count
+
+Introduced in 01_conv_ae; `norm_layer` answers the InstanceNorm-on-1x1 question of 03_anomaly_cats.
+This module imports nothing else from the package.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+def norm_layer(kind: str | None, channels: int) -> nn.Module:
+    """A normalisation layer by name: 'batch', 'group', 'instance', 'layer' or None (identity).
+
+    InstanceNorm normalises each channel of each image over its H x W positions, so on a 1x1
+    map there is one value to normalise and PyTorch refuses it in training ("Expected more than
+    1 spatial element"). GroupNorm pools a group of channels and works at 1x1.
+    """
+    if kind is None or kind == "none":
+        return nn.Identity()
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "group":
+        return nn.GroupNorm(math.gcd(8, channels), channels)  # 8 groups, or fewer if it must
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)  # one group = LayerNorm over (C, H, W)
+    raise ValueError(f"unknown norm {kind!r}: use 'batch', 'group', 'instance', 'layer' or None")
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad H and W on the bottom/right (replicating edge pixels) up to a multiple of `multiple`."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="replicate")
+
+
+def padded_size(size: int, multiple: int) -> int:
+    """The smallest multiple of `multiple` that is >= size."""
+    return math.ceil(size / multiple) * multiple
+
+
+# ---------------------------------------------------------------------------------------------
+# blocks
+# ---------------------------------------------------------------------------------------------
+
+class PadToMultiple(nn.Module):
+    """Pad H and W up to a multiple (a layer, so that shape_trace shows it)."""
+
+    def __init__(self, multiple: int):
+        super().__init__()
+        self.multiple = multiple
+
+    def forward(self, x):
+        return pad_to_multiple(x, self.multiple)
+
+
+class CropTo(nn.Module):
+    """Crop H and W back to a given size (undoes PadToMultiple)."""
+
+    def forward(self, x, size):
+        return x[..., : size[0], : size[1]]
+
+
+def conv_block(c_in: int, c_out: int, stride: int = 1, norm: str | None = "batch",
+               act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """3x3 convolution -> norm -> activation; stride 2 halves H and W."""
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=norm is None),
+                         norm_layer(norm, c_out), act())
+
+
+def up_block(c_in: int, c_out: int, mode: str = "transpose", norm: str | None = "batch",
+             act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Double H and W: 'transpose' (ConvTranspose 3x3, stride 2) or 'upsample' (nearest x2 + conv 3x3).
+
+    A 3x3 transposed convolution with stride 2 covers some output pixels with two kernel taps and
+    others with one, which prints a checkerboard; upsampling first and then convolving gives
+    every output pixel the same number of taps (Odena et al., 2016, "Deconvolution and
+    Checkerboard Artifacts"), at the price of a smoother, blurrier start.
+    """
+    if mode == "transpose":
+        up = nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1,
+                                bias=norm is None)
+    elif mode == "upsample":
+        up = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                           nn.Conv2d(c_in, c_out, 3, padding=1, bias=norm is None))
+    else:
+        raise ValueError(f"unknown up-sampling mode {mode!r}: use 'transpose' or 'upsample'")
+    return nn.Sequential(up, norm_layer(norm, c_out), act())
+
+
+# ---------------------------------------------------------------------------------------------
+# inspection
+# ---------------------------------------------------------------------------------------------
+
+def shape_trace(model: nn.Module, x: torch.Tensor, verbose: bool = True) -> list[dict]:
+    """Run x through the model; return (and print) each leaf layer's output shape and parameters."""
+    rows, hooks = [], []
+
+    def hook(name):
+        def record(module, inputs, output):
+            out = output[0] if isinstance(output, tuple) else output
+            shape = tuple(out.shape[1:]) if torch.is_tensor(out) else "-"
+            rows.append({"layer": name, "type": type(module).__name__, "shape": shape,
+                         "params": sum(p.numel() for p in module.parameters(recurse=False))})
+        return record
+
+    for name, module in model.named_modules():
+        if name and not list(module.children()):
+            hooks.append(module.register_forward_hook(hook(name)))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    if verbose:
+        total = sum(p.numel() for p in model.parameters())
+        print(f"input {tuple(x.shape[1:])}")
+        width = max(len(r["layer"]) for r in rows) if rows else 5
+        for r in rows:
+            print(f"  {r['layer']:<{width}}  {r['type']:<16} {str(r['shape']):<16} {r['params']:>8,}")
+        print(f"total parameters: {total:,}")
+    return rows

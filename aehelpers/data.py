@@ -1,0 +1,346 @@
+"""Datasets with one call, seeded splits and fast in-memory batches.
+
+    ds = data.digits(size=28)                       # 1,797 real handwritten digits, offline
+    train, val, test = data.split(ds, seed=0)
+    train_loader, val_loader = data.loaders(train, val, batch_size=64, seed=0)
+
+Every loader returns an `ImageSet`: images as a float tensor (N, C, H, W) in [0, 1], integer labels
+and class names. Offline sets ship inside scikit-learn/scikit-image; real sets (MNIST, Fruits-360,
+your own folder) are read with torchvision's loaders from `data/` (or $AEH_DATA). When one is
+missing, `DatasetNotFoundError` says where it looked and how to get it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset
+
+from . import config
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A named dataset is not on disk; the message says where we looked and how to get it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# containers
+# ---------------------------------------------------------------------------------------------
+
+class ImageSet(Dataset):
+    """Images x (N, C, H, W, float32 in [0, 1]) with labels y (N,) and class names, in memory."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, classes=None,
+                 name: str = "images", skipped=None):
+        if x.ndim != 4:
+            raise ValueError(f"{name}: expected images of shape (N, C, H, W), got {tuple(x.shape)}")
+        self.x = x.float()
+        self.y = torch.zeros(len(x), dtype=torch.long) if y is None else torch.as_tensor(y).long()
+        self.classes = list(classes) if classes is not None else ["all"]
+        self.name = name
+        self.skipped = list(skipped or [])  # (path, reason) of files that could not be loaded
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        return tuple(self.x.shape[1:])
+
+    def example(self, n: int = 1) -> torch.Tensor:
+        """The first n images as a batch (n, C, H, W)."""
+        return self.x[:n]
+
+    def subset(self, idx, name: str | None = None) -> ImageSet:
+        """A new ImageSet with the items at `idx` (indices or a boolean mask)."""
+        idx = torch.as_tensor(idx)
+        return ImageSet(self.x[idx], self.y[idx], self.classes, name or self.name)
+
+    def __repr__(self):
+        return (f"ImageSet({self.name!r}, n={len(self)}, shape={self.shape}, "
+                f"classes={len(self.classes)})")
+
+
+class TensorLoader:
+    """Batches sliced from tensors held in memory (on any device): a fast DataLoader stand-in."""
+
+    def __init__(self, dataset: ImageSet, batch_size: int = 64, shuffle: bool = False,
+                 seed: int = 0, device=None, drop_last: bool = False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = torch.Generator().manual_seed(seed)  # the order is part of the seed
+        self.x = dataset.x.to(device) if device is not None else dataset.x
+        self.y = dataset.y.to(self.x.device)
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.x)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        order = order.to(self.x.device)
+        for b in range(len(self)):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            yield self.x[idx], self.y[idx]
+
+
+def split(ds: ImageSet, val: float = 0.1, test: float = 0.1, seed: int = 0):
+    """Shuffle with `seed` and cut into (train, val, test) ImageSets by the given fractions."""
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ValueError(f"val and test are fractions with val + test < 1, got {val} and {test}")
+    n = len(ds)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val, n_test = round(n * val), round(n * test)
+    n_train = n - n_val - n_test
+    parts = (order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:])
+    return tuple(ds.subset(p, f"{ds.name}/{s}") for p, s in zip(parts, ("train", "val", "test")))
+
+
+def loaders(train: ImageSet, val: ImageSet | None = None, batch_size: int = 64, seed: int = 0,
+            device=None):
+    """(train_loader, val_loader): shuffled training batches, ordered validation batches."""
+    train_loader = TensorLoader(train, batch_size, shuffle=True, seed=seed, device=device)
+    val_loader = None if val is None else TensorLoader(val, batch_size, device=device)
+    return train_loader, val_loader
+
+
+def resize(x: torch.Tensor, size) -> torch.Tensor:
+    """Resize a batch (N, C, H, W) to `size` (int or (H, W)) with antialiased bilinear filtering."""
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    if tuple(x.shape[-2:]) == size:
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", antialias=True,
+                         align_corners=False).clamp(0, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# offline datasets (ship inside scikit-learn and scikit-image)
+# ---------------------------------------------------------------------------------------------
+
+def digits(size: int | None = 28) -> ImageSet:
+    """scikit-learn's 1,797 handwritten 8x8 digits (0-9), scaled to [0, 1], upsampled to size."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    if size:
+        x = resize(x, size)
+    return ImageSet(x, torch.tensor(d.target), [str(i) for i in range(10)], "digits")
+
+
+def _lfw(start: int, name: str, size) -> ImageSet:
+    from skimage.data import lfw_subset
+
+    x = torch.tensor(lfw_subset()[start:start + 100], dtype=torch.float32).unsqueeze(1)
+    x = x / 255.0 if x.max() > 1 else x
+    if size:
+        x = resize(x, size)
+    return ImageSet(x, None, [name], name)
+
+
+def lfw_faces(size: int | None = None) -> ImageSet:
+    """scikit-image's LFW subset: 100 grey 25x25 face crops in [0, 1]."""
+    return _lfw(0, "face", size)
+
+
+def lfw_nonfaces(size: int | None = None) -> ImageSet:
+    """scikit-image's LFW subset: 100 grey 25x25 background crops (no face) in [0, 1]."""
+    return _lfw(100, "nonface", size)
+
+
+def cat_crops(n: int = 50, size: int = 25, seed: int = 0, grey: bool = True) -> ImageSet:
+    """n random square crops of scikit-image's cat photo (Chelsea), resized to size x size."""
+    from skimage.data import cat
+
+    img = torch.tensor(cat(), dtype=torch.float32).permute(2, 0, 1) / 255.0  # (3, 300, 451)
+    if grey:  # ITU-R 601 luma, the same weights PIL uses for "L"
+        img = (img * torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0, keepdim=True)
+    g = torch.Generator().manual_seed(seed)
+    _, h, w = img.shape
+    crops = []
+    for _ in range(n):
+        side = int(torch.randint(60, min(h, w), (1,), generator=g))
+        top = int(torch.randint(0, h - side + 1, (1,), generator=g))
+        left = int(torch.randint(0, w - side + 1, (1,), generator=g))
+        crops.append(resize(img[None, :, top:top + side, left:left + side], size))
+    return ImageSet(torch.cat(crops), None, ["cat"], "cat_crops")
+
+
+# ---------------------------------------------------------------------------------------------
+# real datasets on disk
+# ---------------------------------------------------------------------------------------------
+
+def mnist(split: str = "train", root=None, download: bool | None = None) -> ImageSet:
+    """MNIST 28x28 digits in [0, 1] via torchvision, from <root>/MNIST/raw (root: data/ or $AEH_DATA)."""
+    import torchvision
+
+    if split not in ("train", "test"):
+        raise ValueError(f"MNIST split is 'train' or 'test', got {split!r}")
+    root = Path(root) if root else config.data_root()
+    download = config.download_allowed() if download is None else download
+    raw = root / "MNIST" / "raw"
+    try:
+        ds = torchvision.datasets.MNIST(root, train=(split == "train"), download=download)
+        x, y = ds.data, ds.targets
+    except RuntimeError:
+        # torchvision insists on all four files; the test pair alone is enough for split="test"
+        if split == "test" and (raw / "t10k-images-idx3-ubyte.gz").exists():
+            x, y = _read_mnist_test(raw)
+        else:
+            raise DatasetNotFoundError(
+                f"MNIST ({split}) not found in {raw}. Get it with AEH_DOWNLOAD=1 (torchvision "
+                f"downloads it there), or copy the four IDX files into {raw}, or point "
+                f"{config.DATA_ENV} at a folder that holds MNIST/raw/.") from None
+    return ImageSet(x.float().unsqueeze(1) / 255.0, y, [str(i) for i in range(10)], f"mnist/{split}")
+
+
+def _read_mnist_test(raw: Path):
+    import tempfile
+
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+    from torchvision.datasets.utils import extract_archive
+
+    out = Path(tempfile.gettempdir()) / "aehelpers-mnist"  # raw/ may be read-only
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        if not (out / stem).exists():
+            extract_archive(str(raw / f"{stem}.gz"), str(out))
+    return read_image_file(str(out / "t10k-images-idx3-ubyte")), read_label_file(
+        str(out / "t10k-labels-idx1-ubyte"))
+
+
+def _to_array(img: Image.Image, grey: bool) -> np.ndarray:
+    """Decode any PIL mode (16-bit, palette, RGBA, CMYK, ...) to float32 HxWxC in [0, 1]."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16/32-bit grey: scale by the range
+        a = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        a = np.clip(a / top, 0, 1)[..., None]
+        return a if grey else np.repeat(a, 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")  # transparent pixels become white, like the Fruits-360 background
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    img = img.convert("L" if grey else "RGB")
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    return a[..., None] if grey else a
+
+
+def _load_image(path: Path, grey: bool, size):
+    with Image.open(path) as img:
+        img.load()  # decode now, so a truncated file fails here with its name
+        a = _to_array(img, grey)
+    x = torch.from_numpy(a).permute(2, 0, 1).contiguous()
+    return resize(x[None], size)[0] if size else x
+
+
+def image_folder(root, size=None, grey: bool = False, on_error: str = "raise",
+                 name: str | None = None) -> ImageSet:
+    """Load a folder of class subfolders (or of images alone, one class) into an ImageSet.
+
+    Images of any size and mode are converted to grey or RGB and resized to `size` (int or (H, W)).
+    A file that cannot be read is reported by name: `on_error="raise"` stops at once,
+    `on_error="skip"` leaves it out, warns, and lists it in `ImageSet.skipped`.
+    """
+    from torchvision.datasets.folder import make_dataset
+
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error is 'raise' or 'skip', got {on_error!r}")
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetNotFoundError(
+            f"image folder {root} does not exist. Create it with one subfolder per class "
+            f"(e.g. {root}/normal/*.png) or a flat folder of images.")
+    subdirs = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    visible = lambda p: not Path(p).name.startswith(".")  # .DS_Store, ._files, checkpoints
+    if subdirs:
+        classes = subdirs
+        samples = make_dataset(str(root), {c: i for i, c in enumerate(classes)},
+                               is_valid_file=visible, allow_empty=True)
+    else:
+        classes = [root.name]
+        samples = [(str(p), 0) for p in sorted(root.iterdir()) if p.is_file() and visible(p)]
+    if not samples:
+        raise DatasetNotFoundError(
+            f"image folder {root} holds no files. Put images ({', '.join(IMAGE_EXTENSIONS[:4])}, "
+            f"...) in it, directly or in one subfolder per class.")
+    images, labels, skipped = [], [], []
+    for path, label in samples:
+        try:
+            images.append(_load_image(Path(path), grey, size))
+            labels.append(label)
+        except Exception as err:  # PIL raises many types; each is reported with the file name
+            reason = _describe_error(path, err)
+            if on_error == "raise":
+                raise ValueError(f"{reason}. Remove or fix the file, or pass on_error='skip'.") from err
+            skipped.append((path, reason))
+    if skipped:
+        warnings.warn(f"image_folder({root}): skipped {len(skipped)} file(s): "
+                      + "; ".join(r for _, r in skipped[:5]), stacklevel=2)
+    if not images:
+        raise DatasetNotFoundError(f"image folder {root}: none of {len(samples)} files could be read")
+    shapes = {tuple(t.shape) for t in images}
+    if len(shapes) > 1:
+        raise ValueError(f"image folder {root}: images have different sizes {sorted(shapes)[:4]}; "
+                         f"pass size=(H, W) to resize them all")
+    return ImageSet(torch.stack(images), torch.tensor(labels), classes, name or root.name, skipped)
+
+
+def _describe_error(path, err: Exception) -> str:
+    p = Path(path)
+    if p.suffix.lower() not in IMAGE_EXTENSIONS and not isinstance(err, PermissionError):
+        return f"{path} is not an image file ({type(err).__name__}: {err})"
+    if isinstance(err, PermissionError):
+        return f"{path} cannot be read (permission denied)"
+    if p.stat().st_size == 0:
+        return f"{path} is empty (0 bytes)"
+    return f"{path} could not be decoded ({type(err).__name__}: {err})"
+
+
+def fruits360(split: str = "Training", size: int = 100, grey: bool = False, root=None) -> ImageSet:
+    """Fruits-360 images from <root>/fruits360/<split>/<variety>/ (root: data/ or $AEH_DATA)."""
+    folder = (Path(root) if root else config.data_root()) / "fruits360" / split
+    if not folder.is_dir():
+        raise DatasetNotFoundError(
+            f"Fruits-360 not found in {folder}. Download it from "
+            f"https://github.com/fruits-360 (or Kaggle 'moltean/fruits'), and copy the varieties "
+            f"you want into {folder}/<variety>/, or point {config.DATA_ENV} at its parent folder.")
+    return image_folder(folder, size=size, grey=grey, name=f"fruits360/{split}")
+
+
+def cat_photos(size: int = 100, grey: bool = False, root=None) -> ImageSet:
+    """The assignment's cat photos (anomalies) from <root>/anomalies/ (root: data/ or $AEH_DATA)."""
+    folder = (Path(root) if root else config.data_root()) / "anomalies"
+    if not folder.is_dir():
+        raise DatasetNotFoundError(
+            f"cat photos not found in {folder}. Put a few photos of cats (any size) there, or "
+            f"point {config.DATA_ENV} at a folder that holds anomalies/.")
+    return image_folder(folder, size=size, grey=grey, name="cats")
+
+
+DATASETS = {"digits": digits, "lfw_faces": lfw_faces, "lfw_nonfaces": lfw_nonfaces,
+            "cat_crops": cat_crops, "mnist": mnist, "fruits360": fruits360,
+            "cat_photos": cat_photos}
+
+
+def load(name: str, **kwargs) -> ImageSet:
+    """Load a dataset by name (see DATASETS); an unknown name lists the known ones."""
+    if name not in DATASETS:
+        close = difflib.get_close_matches(name, DATASETS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown dataset {name!r}.{hint} Known: {', '.join(DATASETS)}; "
+                         f"for your own images use data.image_folder(path).")
+    return DATASETS[name](**kwargs)

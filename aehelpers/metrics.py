@@ -1,0 +1,66 @@
+"""Image-quality and classification metrics, per image where that makes sense.
+
+    metrics.psnr(x_hat, x)        # dB per image, shape (B,)
+    metrics.ssim(x_hat, x)        # structural similarity per image in [-1, 1], shape (B,)
+
+Images are float tensors (B, C, H, W) with values in [0, 1]. Introduced in 01 (mse) and 02 (psnr,
+ssim); anomaly scores and AUROC live in `anomaly`. This module imports nothing else from the package.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def mse_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per image (mean over C, H, W): shape (B,)."""
+    return (x_hat - x).pow(2).flatten(1).mean(1)
+
+
+def psnr(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image in dB: 10 log10(range^2 / MSE); shape (B,)."""
+    mse = mse_per_image(x_hat, x).clamp_min(1e-12)  # a perfect copy gives 120 dB, not inf
+    return 10 * torch.log10(data_range**2 / mse)
+
+
+def _gaussian_window(size: int, sigma: float, channels: int, device) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2
+    g = torch.exp(-coords.pow(2) / (2 * sigma**2))
+    g = (g / g.sum())[:, None] @ (g / g.sum())[None, :]
+    return g.expand(channels, 1, size, size).contiguous()
+
+
+def ssim(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0, window: int = 7,
+         sigma: float = 1.5) -> torch.Tensor:
+    """Structural similarity (Wang et al. 2004) per image, Gaussian window, mean over the map: (B,).
+
+    The window shrinks to fit images smaller than `window` (an odd size, at least 3).
+    """
+    c = x.shape[1]
+    window = min(window, x.shape[-1], x.shape[-2])
+    window = max(3, window - (window + 1) % 2)  # odd
+    w = _gaussian_window(window, sigma, c, x.device)
+    blur = lambda t: F.conv2d(t, w, groups=c)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_x, mu_y = blur(x_hat), blur(x)
+    var_x = blur(x_hat * x_hat) - mu_x.pow(2)
+    var_y = blur(x * x) - mu_y.pow(2)
+    cov = blur(x_hat * x) - mu_x * mu_y
+    s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+        (mu_x.pow(2) + mu_y.pow(2) + c1) * (var_x + var_y + c2))
+    return s.flatten(1).mean(1)
+
+
+def accuracy(logits_or_labels: torch.Tensor, target: torch.Tensor) -> float:
+    """Fraction of predictions equal to target; takes logits (B, K) or predicted labels (B,)."""
+    pred = logits_or_labels.argmax(1) if logits_or_labels.ndim == 2 else logits_or_labels
+    return (pred == target).float().mean().item()
+
+
+def mean_pairwise_distance(x: torch.Tensor) -> float:
+    """Mean Euclidean distance between all pairs of images in x (B, ...), per pixel RMS units."""
+    flat = x.flatten(1)
+    d = torch.cdist(flat, flat) / flat.shape[1] ** 0.5
+    n = len(flat)
+    return (d.sum() / (n * (n - 1))).item() if n > 1 else 0.0

@@ -1,0 +1,228 @@
+"""Convolutional autoencoders for any H x W: AE (01), VAE (04) and conditional VAE (05).
+
+    model = models.ConvAE(in_shape=(1, 28, 28), latent_dim=2, decoder="transpose")
+    x_hat = model(x)                          # exactly x.shape, values in [0, 1]
+
+Any size works: the encoder pads the input (replicating its edge) up to a multiple of
+2**len(channels), and the decoder crops its output back, so no "input must be divisible by 4".
+The bottleneck is either squeezed to a 1x1 code (`bottleneck="1x1"`, a vector of latent_dim
+numbers, what a scatter plot or a sampler needs) or kept as a spatial map (`"spatial"`,
+latent_dim channels at h x w, which keeps where things are).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .blocks import CropTo, PadToMultiple, conv_block, norm_layer, padded_size, up_block
+
+
+class ConvEncoder(nn.Module):
+    """x (B, C, H, W) -> code (B, code_channels, 1, 1) or (B, code_channels, h, w)."""
+
+    def __init__(self, in_shape, channels=(32, 64), code_channels=2, bottleneck="1x1",
+                 norm="batch"):
+        super().__init__()
+        if bottleneck not in ("1x1", "spatial"):
+            raise ValueError(f"bottleneck is '1x1' or 'spatial', got {bottleneck!r}")
+        self.in_shape = tuple(in_shape)
+        c, h, w = self.in_shape
+        self.multiple = 2 ** len(channels)  # each stage halves H and W
+        if min(h, w) < self.multiple:
+            raise ValueError(
+                f"input {h}x{w} is smaller than this network takes: with {len(channels)} "
+                f"down-sampling stages the smallest is {self.multiple}x{self.multiple}. "
+                f"Resize the images or use fewer stages (channels=...).")
+        self.bottleneck = bottleneck
+        self.feature_hw = (padded_size(h, self.multiple) // self.multiple,
+                           padded_size(w, self.multiple) // self.multiple)
+        self.pad = PadToMultiple(self.multiple)  # e.g. 45x45 => 48x48 for 4 = 2**2
+        stages, c_in = [], c
+        for c_out in channels:  # H x W => H/2 x W/2 at each stage
+            stages.append(conv_block(c_in, c_out, stride=2, norm=norm))
+            c_in = c_out
+        self.features = nn.Sequential(*stages)
+        # "1x1": one kernel covering the whole h x w map squeezes it to a 1x1 code
+        kernel = self.feature_hw if bottleneck == "1x1" else 1
+        self.to_code = nn.Conv2d(c_in, code_channels, kernel)
+
+    def check(self, x: torch.Tensor):
+        """Raise a clear error when x does not fit the network."""
+        c, h, w = self.in_shape
+        if x.ndim != 4:
+            raise ValueError(f"expected a batch (B, C, H, W), got shape {tuple(x.shape)}; "
+                             f"add a batch dimension with x.unsqueeze(0)")
+        if x.shape[1] != c:
+            raise ValueError(
+                f"expected {c} channel(s) (model built with in_shape={self.in_shape}), got "
+                f"{x.shape[1]}; convert the images (grey=True/False in data loaders) or build "
+                f"the model with in_shape=({x.shape[1]}, H, W)")
+        if min(x.shape[-2:]) < self.multiple:
+            raise ValueError(f"input {x.shape[-2]}x{x.shape[-1]} is smaller than this network "
+                             f"takes; the smallest is {self.multiple}x{self.multiple}")
+        if self.bottleneck == "1x1" and tuple(x.shape[-2:]) != (h, w):
+            raise ValueError(f"model was built for {h}x{w} inputs, got {x.shape[-2]}x{x.shape[-1]};"
+                             f" build it with in_shape=({c}, {x.shape[-2]}, {x.shape[-1]}) or use"
+                             f" bottleneck='spatial', which takes any size")
+
+    def forward(self, x):
+        self.check(x)
+        return self.to_code(self.features(self.pad(x)))
+
+
+class ConvDecoder(nn.Module):
+    """code -> x_hat (B, C, H, W), mirroring ConvEncoder; cropped to out_shape."""
+
+    def __init__(self, out_shape, feature_hw, channels=(32, 64), code_channels=2,
+                 bottleneck="1x1", decoder="transpose", norm="batch", out_activation="sigmoid"):
+        super().__init__()
+        self.out_shape = tuple(out_shape)
+        c_out, _, _ = self.out_shape
+        c = channels[-1]
+        kernel = feature_hw if bottleneck == "1x1" else 1  # 1x1 => h x w
+        self.from_code = nn.Sequential(nn.ConvTranspose2d(code_channels, c, kernel),
+                                       norm_layer(norm, c), nn.ReLU())
+        targets = list(channels[::-1][1:]) + [channels[0]]
+        ups = []
+        for c_next in targets:  # h x w => 2h x 2w at each stage
+            ups.append(up_block(c, c_next, mode=decoder, norm=norm))
+            c = c_next
+        self.ups = nn.Sequential(*ups)
+        self.to_image = nn.Conv2d(c, c_out, 3, padding=1)
+        self.crop = CropTo()  # removes the padding the encoder added
+        if out_activation not in ("sigmoid", None):
+            raise ValueError(f"out_activation is 'sigmoid' or None, got {out_activation!r}")
+        # sigmoid keeps outputs in (0, 1) like the pixels, and BCE needs probabilities
+        self.out = nn.Sigmoid() if out_activation == "sigmoid" else nn.Identity()
+
+    def forward(self, code, size=None):
+        h, w = size or self.out_shape[1:]
+        x = self.to_image(self.ups(self.from_code(code)))
+        return self.out(self.crop(x, (h, w)))
+
+
+class ConvAE(nn.Module):
+    """Convolutional autoencoder: encode(x) -> z (B, latent_dim * code area), decode(z) -> x_hat."""
+
+    def __init__(self, in_shape, latent_dim=2, channels=(32, 64), decoder="transpose",
+                 bottleneck="1x1", norm="batch", out_activation="sigmoid"):
+        super().__init__()
+        self.in_shape, self.latent_dim = tuple(in_shape), latent_dim
+        self.encoder = ConvEncoder(in_shape, channels, latent_dim, bottleneck, norm)
+        self.decoder = ConvDecoder(in_shape, self.encoder.feature_hw, channels, latent_dim,
+                                   bottleneck, decoder, norm, out_activation)
+
+    @property
+    def code_shape(self) -> tuple[int, int, int]:
+        """Shape of one latent code: (latent_dim, 1, 1) or (latent_dim, h, w)."""
+        if self.encoder.bottleneck == "1x1":
+            return (self.latent_dim, 1, 1)
+        return (self.latent_dim, *self.encoder.feature_hw)
+
+    def encode(self, x):
+        """x (B, C, H, W) -> z (B, numbers in the code), flattened."""
+        return self.encoder(x).flatten(1)
+
+    def decode(self, z, size=None):
+        """z (B, numbers in the code) -> x_hat (B, C, H, W) of `size` (default: in_shape's H, W)."""
+        h, w = size or self.in_shape[1:]
+        m = self.encoder.multiple
+        hw = (1, 1) if self.encoder.bottleneck == "1x1" else (padded_size(h, m) // m,
+                                                               padded_size(w, m) // m)
+        return self.decoder(z.view(len(z), self.latent_dim, *hw), (h, w))
+
+    def forward(self, x):
+        return self.decode(self.encode(x), size=tuple(x.shape[-2:]))
+
+
+class ConvVAE(nn.Module):
+    """Variational AE: forward(x) -> (x_hat, mu, logvar); z = mu + sigma * eps (reparameterised)."""
+
+    def __init__(self, in_shape, latent_dim=2, channels=(32, 64), decoder="transpose",
+                 norm="batch", cond_dim=0):
+        super().__init__()
+        self.in_shape, self.latent_dim, self.cond_dim = tuple(in_shape), latent_dim, cond_dim
+        hidden = max(64, 2 * latent_dim)
+        self.encoder = ConvEncoder(in_shape, channels, hidden, "1x1", norm)
+        # mu and logvar are unconstrained real numbers: no activation on either head
+        self.to_mu = nn.Linear(hidden + cond_dim, latent_dim)
+        self.to_logvar = nn.Linear(hidden + cond_dim, latent_dim)
+        self.decoder = ConvDecoder(in_shape, self.encoder.feature_hw, channels,
+                                   latent_dim + cond_dim, "1x1", decoder, norm, "sigmoid")
+
+    def encode(self, x, c=None):
+        """x -> (mu, logvar), each (B, latent_dim)."""
+        h = torch.relu(self.encoder(x).flatten(1))
+        if self.cond_dim:
+            h = torch.cat([h, self._check_cond(c, len(x))], dim=1)
+        return self.to_mu(h), self.to_logvar(h)
+
+    @staticmethod
+    def reparameterize(mu, logvar):
+        """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I): sampling that gradients pass through."""
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def decode(self, z, c=None):
+        """z (B, latent_dim) [+ condition] -> x_hat (B, C, H, W) in (0, 1)."""
+        if self.cond_dim:
+            z = torch.cat([z, self._check_cond(c, len(z))], dim=1)
+        return self.decoder(z[..., None, None])
+
+    def forward(self, x, c=None):
+        mu, logvar = self.encode(x, c)
+        z = self.reparameterize(mu, logvar) if self.training else mu
+        return self.decode(z, c), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n, c=None, generator=None):
+        """Decode n draws of z ~ N(0, I) (with condition c, if conditional)."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return self.decode(z, c)
+
+    def _check_cond(self, c, n):
+        if c is None or c.shape != (n, self.cond_dim):
+            got = None if c is None else tuple(c.shape)
+            raise ValueError(f"this model is conditional: pass c of shape ({n}, {self.cond_dim}),"
+                             f" got {got}")
+        return c.float()
+
+
+class ConvCVAE(ConvVAE):
+    """Conditional VAE: the condition vector c joins the encoder's features and the decoder's z."""
+
+    def __init__(self, in_shape, cond_dim, latent_dim=2, channels=(32, 64), decoder="transpose",
+                 norm="batch"):
+        if cond_dim < 1:
+            raise ValueError(f"a conditional VAE needs cond_dim >= 1, got {cond_dim}")
+        super().__init__(in_shape, latent_dim, channels, decoder, norm, cond_dim=cond_dim)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def smallest_input(channels=(32, 64)) -> int:
+    """Smallest H (and W) an encoder with these stages takes: 2 ** len(channels)."""
+    return 2 ** len(channels)
+
+
+class ConvClassifier(nn.Module):
+    """A small CNN judge: x (B, C, H, W) -> logits (B, num_classes); used to score generated images."""
+
+    def __init__(self, in_shape, num_classes=10, channels=(32, 64), norm="batch"):
+        super().__init__()
+        c = in_shape[0]
+        self.in_shape = tuple(in_shape)
+        stages = []
+        for c_out in channels:  # H x W => H/2 x W/2
+            stages += [conv_block(c, c_out, 1, norm), conv_block(c_out, c_out, 2, norm)]
+            c = c_out
+        self.features = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)  # any H x W => 1 x 1
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(c, num_classes))
+
+    def forward(self, x):
+        return self.head(self.pool(self.features(x)))

@@ -1,0 +1,138 @@
+"""Figures for the notebooks; `savefig` writes each one to media/<notebook>/<name>.png.
+
+    fig = plots.image_grid([x[:8], x_hat[:8]], row_titles=["input", "reconstruction"])
+    plots.savefig(fig, "reconstructions")
+
+Every function returns the matplotlib Figure and draws nothing else; a notebook shows it inline.
+Introduced in 01_conv_ae; later notebooks add their figures at the end of this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from . import config
+
+plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "axes.spines.top": False,
+                     "axes.spines.right": False, "font.size": 9})
+
+
+def savefig(fig, name: str, notebook_dir: Path | None = None) -> Path:
+    """Save fig as <media>/<notebook>/<name>.png (the folder config.setup chose); return the path."""
+    folder = Path(notebook_dir) if notebook_dir else config.current().media_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
+def _to_hwc(img: torch.Tensor) -> np.ndarray:
+    img = img.detach().float().cpu().clamp(0, 1)
+    return img[0].numpy() if img.shape[0] == 1 else img.permute(1, 2, 0).numpy()
+
+
+def image_grid(rows, row_titles=None, col_titles=None, scale: float = 1.1, title: str | None = None):
+    """Show a list of image batches, one batch (N, C, H, W) per row."""
+    rows = [r for r in rows]
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(scale * n_cols + 0.8, scale * n_rows),
+                             squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.set_xticks([]), ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_visible(False)
+            if j < len(row):
+                ax.imshow(_to_hwc(row[j]), cmap="gray", vmin=0, vmax=1)
+            if j == 0 and row_titles:
+                ax.set_ylabel(row_titles[i], rotation=0, ha="right", va="center")
+            if i == 0 and col_titles and j < len(col_titles):
+                ax.set_title(col_titles[j])
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def loss_curves(histories, keys=("train_loss", "val_loss"), title: str | None = None,
+                ylabel: str = "loss", logy: bool = False):
+    """Plot history[key] against the epoch for one History or a dict {label: History}."""
+    if not isinstance(histories, dict) or "epoch" in histories:
+        histories = {"": histories}
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for label, h in histories.items():
+        for key in keys:
+            if key in h:
+                style = "--" if key.startswith("train") else "-"
+                ax.plot(h["epoch"], h[key], style, marker="o", ms=3,
+                        label=f"{label} {key}".strip())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def latent_scatter(z: torch.Tensor, y: torch.Tensor, classes=None, title: str | None = None,
+                   ax=None):
+    """Scatter the first two latent dimensions, coloured by class."""
+    z, y = z.detach().cpu().numpy(), y.detach().cpu().numpy()
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4.6, 4))
+    points = ax.scatter(z[:, 0], z[:, 1], c=y, cmap="tab10", s=6, vmin=-0.5, vmax=9.5)
+    cbar = fig.colorbar(points, ax=ax, ticks=range(10))
+    if classes is not None:
+        cbar.ax.set_yticklabels(list(classes)[:10])
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+@torch.no_grad()
+def latent_grid(decode, low: float = -4.0, high: float = 4.0, n: int = 15, title: str | None = None,
+                device=None):
+    """Decode an n x n grid of 2-D latent points over [low, high]^2 and tile the images."""
+    axis = torch.linspace(low, high, n)
+    zz = torch.stack(torch.meshgrid(axis.flip(0), axis, indexing="ij"), -1)  # top row = high z[1]
+    z = zz.reshape(-1, 2)[:, [1, 0]]
+    imgs = decode(z.to(device) if device else z).cpu()
+    c, h, w = imgs.shape[1:]
+    tiled = imgs.view(n, n, c, h, w).permute(2, 0, 3, 1, 4).reshape(c, n * h, n * w)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(_to_hwc(tiled), cmap="gray", extent=(low, high, low, high))
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+@torch.no_grad()
+def interpolation_strip(decode, z_pairs, labels=None, steps: int = 3, title: str | None = None):
+    """For each (z_a, z_b), decode z_a, `steps` evenly spaced points between them, and z_b."""
+    rows = []
+    t = torch.linspace(0, 1, steps + 2)[:, None]
+    for z_a, z_b in z_pairs:
+        rows.append(decode((1 - t) * z_a[None] + t * z_b[None]).cpu())
+    return image_grid(rows, row_titles=labels, title=title)
+
+
+def bar_table(values: dict, ylabel: str, title: str | None = None, fmt: str = "{:.3g}"):
+    """A bar chart of {label: value} with each value written on its bar."""
+    fig, ax = plt.subplots(figsize=(1.2 * len(values) + 1.5, 3))
+    bars = ax.bar(list(values), list(values.values()), color="tab:blue")
+    for bar, v in zip(bars, values.values()):
+        ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return fig

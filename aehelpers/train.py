@@ -1,0 +1,185 @@
+"""A plain PyTorch training loop with a per-epoch history.
+
+    history = train.fit(model, train_loader, val_loader, loss=losses.bce, num_epochs=10)
+    history["train_loss"], history["val_loss"]         # one number per epoch
+
+Each epoch: model.train(), for every batch a step (forward, loss, backward, optimiser step), then
+model.eval() and the same step without gradients over the validation batches. A history entry is
+the mean over *samples*, not batches, so a small last batch cannot tilt the curve.
+
+A step is any function `step(model, batch, epoch) -> {"loss": tensor, ...}` whose "loss" is the
+mean over the batch; other entries are logged too. `loss=` builds the usual reconstruction step,
+`noise=` corrupts the input (never the target) while training. fit() knows no model and draws
+no figure. Introduced in 01_conv_ae.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+from tqdm import tqdm
+
+from . import config
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the message gives the epoch and batch."""
+
+
+class History(dict):
+    """Per-epoch logs: history[key] is a list with one value per epoch."""
+
+    stopped_at: int | None = None  # the epoch a callback stopped training at, if one did
+
+    def log(self, key: str, value):
+        """Append value to history[key]."""
+        value = value.item() if hasattr(value, "item") else value
+        self.setdefault(key, []).append(value if isinstance(value, int) else float(value))
+
+    def last(self, key: str):
+        """The latest value of key."""
+        return self[key][-1]
+
+    def best_epoch(self, key: str = "val_loss", mode: str = "min") -> int:
+        """1-based epoch where key was lowest (mode='min') or highest (mode='max')."""
+        values = self[key]
+        pick = min if mode == "min" else max
+        return values.index(pick(values)) + 1
+
+
+def reconstruction_step(loss, noise=None):
+    """Step for autoencoders: loss(model(noisy x), clean x); the noise only while training."""
+    def step(model, batch, epoch=0):
+        x = batch[0]
+        x_in = noise(x) if (noise is not None and model.training) else x
+        return {"loss": loss(model(x_in), x)}  # the target is always the clean image
+    return step
+
+
+def classifier_step():
+    """Step for classifiers: cross-entropy of model(x) against the labels; logs accuracy too."""
+    def step(model, batch, epoch=0):
+        x, y = batch[0], batch[1]
+        logits = model(x)
+        accuracy = (logits.argmax(1) == y).float().mean()
+        return {"loss": torch.nn.functional.cross_entropy(logits, y), "acc": accuracy.detach()}
+    return step
+
+
+def _to(batch, device):
+    return [t.to(device, non_blocking=True) if torch.is_tensor(t) else t for t in batch]
+
+
+def run_epoch(model, loader, step, epoch, optimizer=None, device=None):
+    """One pass over loader; trains when an optimizer is given. Returns {key: mean over samples}."""
+    sums, n_seen = {}, 0
+    for b, batch in enumerate(loader, start=1):
+        batch = _to(batch, device)
+        with torch.set_grad_enabled(optimizer is not None):
+            logs = step(model, batch, epoch)
+            loss = logs["loss"]
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"loss became {loss.item()} at epoch {epoch}, batch {b} "
+                    f"({'training' if optimizer else 'validation'}): lower the learning rate, or "
+                    f"check the inputs for NaN/inf (torch.isfinite(x).all())")
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        n = len(batch[0])
+        n_seen += n
+        for key, value in logs.items():
+            value = value.item() if torch.is_tensor(value) else value
+            sums[key] = sums.get(key, 0.0) + float(value) * n
+    return {key: total / max(n_seen, 1) for key, total in sums.items()}
+
+
+def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=None,
+        num_epochs: int = 10, lr: float = 1e-3, optimizer=None, device=None, seed: int | None = 0,
+        callbacks=(), progress: bool = True, history: History | None = None,
+        start_epoch: int = 1) -> History:
+    """Train for num_epochs; return the History (train_*, val_* per epoch, seconds per epoch).
+
+    callbacks: functions cb(epoch, model, history) called after each epoch; they may log into
+    history (history.log(key, value)) and return True to stop training.
+    """
+    if (loss is None) == (step is None):
+        raise ValueError("pass exactly one of loss= (a reconstruction loss) or step=")
+    if num_epochs < 1:
+        raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
+    step = step or reconstruction_step(loss, noise)
+    device = torch.device(device) if device else config.current().device
+    model.to(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    if seed is not None:
+        torch.manual_seed(seed)  # dropout, noise and reparameterisation draws
+    history = history if history is not None else History()
+    epochs = range(start_epoch, start_epoch + num_epochs)
+    bar = tqdm(epochs, desc="epochs", disable=not progress, leave=False)
+    for epoch in bar:
+        start = time.perf_counter()
+        model.train()
+        logs = {f"train_{k}": v for k, v in
+                run_epoch(model, train_loader, step, epoch, optimizer, device).items()}
+        if val_loader is not None:
+            model.eval()
+            logs.update({f"val_{k}": v for k, v in
+                         run_epoch(model, val_loader, step, epoch, None, device).items()})
+        history.log("epoch", epoch)
+        for key, value in logs.items():
+            history.log(key, value)
+        history.log("seconds", time.perf_counter() - start)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
+        stop = [cb(epoch, model, history) for cb in callbacks]
+        if any(stop):
+            history.stopped_at = epoch  # an attribute: every key of the dict is a per-epoch list
+            break
+    model.eval()
+    return history
+
+
+class EarlyStopping:
+    """Callback: stop when `monitor` has not improved for `patience` epochs; restore the best weights."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "min",
+                 restore_best: bool = True):
+        self.monitor, self.patience, self.mode, self.restore_best = monitor, patience, mode, restore_best
+        self.best, self.best_epoch, self.best_state = math.inf, 0, None
+
+    def __call__(self, epoch, model, history):
+        value = history.last(self.monitor) * (1 if self.mode == "min" else -1)
+        if value < self.best:
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best:
+                self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        if epoch - self.best_epoch >= self.patience:
+            self.restore(model)
+            return True
+        return False
+
+    def restore(self, model):
+        """Load the best weights seen so far into model (call after the last epoch too)."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+def evaluate(model, loader, *, loss=None, step=None, device=None) -> dict:
+    """Mean over samples of the step's logs on loader, in eval mode without gradients."""
+    step = step or reconstruction_step(loss)
+    device = torch.device(device) if device else next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        return run_epoch(model, loader, step, 0, None, device)
+
+
+@torch.no_grad()
+def predict(fn, loader, device=None) -> torch.Tensor:
+    """Concatenate fn(x) over all batches of loader (e.g. fn=model.encode)."""
+    outs = []
+    for x, *_ in loader:
+        outs.append(fn(x.to(device) if device else x).cpu())
+    return torch.cat(outs)
