@@ -52,6 +52,19 @@ def ssim(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0, window: 
     return s.flatten(1).mean(1)
 
 
+def checkerboard(x: torch.Tensor) -> torch.Tensor:
+    """Strength of the 2x2 checkerboard pattern per image: |mean of x * (-1)^(i+j)| over pixels, (B,).
+
+    This is the image's Fourier coefficient at the highest frequency in both directions, the one
+    a stride-2 transposed convolution with a 3x3 kernel prints (Odena et al., 2016).
+    """
+    h, w = x.shape[-2:]
+    i = torch.arange(h, device=x.device)[:, None]
+    j = torch.arange(w, device=x.device)[None, :]
+    sign = 1.0 - 2.0 * ((i + j) % 2).float()  # +1 -1 +1 ... in a checkerboard
+    return (x * sign).mean(dim=(-2, -1)).abs().flatten(1).mean(1)
+
+
 def accuracy(logits_or_labels: torch.Tensor, target: torch.Tensor) -> float:
     """Fraction of predictions equal to target; takes logits (B, K) or predicted labels (B,)."""
     pred = logits_or_labels.argmax(1) if logits_or_labels.ndim == 2 else logits_or_labels
@@ -64,3 +77,17 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
     d = torch.cdist(flat, flat) / flat.shape[1] ** 0.5
     n = len(flat)
     return (d.sum() / (n * (n - 1))).item() if n > 1 else 0.0
+
+
+def nearest_neighbour_distance(x: torch.Tensor, reference: torch.Tensor,
+                               chunk: int = 512) -> torch.Tensor:
+    """Distance from each image of x to its nearest image in reference, per pixel RMS units: (B,).
+
+    Introduced in 06_gan_csp: a generator that copies its training images scores near 0.
+    """
+    if x.shape[1:] != reference.shape[1:]:
+        raise ValueError(f"x and reference images differ in shape: {tuple(x.shape[1:])} vs "
+                         f"{tuple(reference.shape[1:])}")
+    flat, ref = x.flatten(1).float(), reference.flatten(1).float()
+    best = [torch.cdist(flat[i:i + chunk], ref).min(1).values for i in range(0, len(flat), chunk)]
+    return torch.cat(best) / flat.shape[1] ** 0.5
