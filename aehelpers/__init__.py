@@ -6,13 +6,13 @@
 One concern per module: config (profile, seed, device, paths), data (datasets and loaders),
 noise (input corruptions), blocks (layers and shape_trace), models (AE, VAE, CVAE), losses,
 train (the fit loop), metrics, anomaly (scores and thresholds), plots (figures into media/), and
-reports (metrics.json and PDF reports).
+reports (metrics.json and PDF reports); gan (the GAN loop of 06).
 """
 
-from . import blocks, config, data, losses, metrics, models, plots, reports, train
+from . import blocks, config, data, gan, losses, metrics, models, plots, reports, train
 from .blocks import shape_trace
 from .config import setup
 
-__all__ = ["blocks", "config", "data", "losses", "metrics", "models", "plots", "reports", "train",
-           "setup", "shape_trace"]
+__all__ = ["blocks", "config", "data", "gan", "losses", "metrics", "models", "plots", "reports",
+           "train", "setup", "shape_trace"]
 __version__ = "0.1.0"

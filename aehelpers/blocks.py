@@ -101,6 +101,35 @@ def up_block(c_in: int, c_out: int, mode: str = "transpose", norm: str | None = 
     return nn.Sequential(up, norm_layer(norm, c_out), act())
 
 
+class CSPUp(nn.Module):
+    """Cross-stage-partial up-sampling (06_gan_csp): (B, c_in, H, W) -> (B, c_out, 2H, 2W).
+
+    The channels split in two halves. Path A (the shortcut) up-samples its half with one
+    transposed convolution + norm; path B does the work: conv 1x1 -> norm -> ReLU -> transposed
+    conv -> norm -> conv 3x3 -> norm -> ReLU -> conv 3x3 -> norm. The output is A + B, so half
+    the channels take the cheap route, like the CSP blocks of CSPNet (Wang et al., 2019).
+    Transposed convs are 4x4 with stride 2 and padding 1, which doubles H and W exactly.
+    """
+
+    def __init__(self, c_in: int, c_out: int, norm: str | None = "batch"):
+        super().__init__()
+        if c_in < 2 or c_in % 2:
+            raise ValueError(f"CSPUp splits the input channels in two halves, so c_in must be "
+                             f"even and >= 2, got {c_in}")
+        half, bias = c_in // 2, norm is None
+        up = lambda a, b: nn.ConvTranspose2d(a, b, 4, stride=2, padding=1, bias=bias)  # H => 2H
+        self.path_a = nn.Sequential(up(half, c_out), norm_layer(norm, c_out))
+        self.path_b = nn.Sequential(
+            nn.Conv2d(half, half, 1, bias=bias), norm_layer(norm, half), nn.ReLU(),
+            up(half, half), norm_layer(norm, half),
+            nn.Conv2d(half, half, 3, padding=1, bias=bias), norm_layer(norm, half), nn.ReLU(),
+            nn.Conv2d(half, c_out, 3, padding=1, bias=bias), norm_layer(norm, c_out))
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)  # two halves of the channels
+        return self.path_a(a) + self.path_b(b)
+
+
 # ---------------------------------------------------------------------------------------------
 # inspection
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,182 @@
+"""GAN pieces of 06_gan_csp: the CSPUp block, generator, discriminator, fit_gan and diversity."""
+
+import math
+
+import pytest
+import torch
+
+from aehelpers import blocks, data, gan, metrics, models
+
+
+def tiny_gan(shape=(1, 12, 12), num_classes=0, spectral_norm=False):
+    torch.manual_seed(0)
+    g = models.Generator(shape, latent_dim=4, channels=(8, 4), num_classes=num_classes,
+                         embed_dim=3)
+    d = models.Discriminator(shape, channels=(4, 8), num_classes=num_classes,
+                             spectral_norm=spectral_norm)
+    return g, d
+
+
+def tiny_loader(n=24, shape=(1, 12, 12), num_classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    ds = data.ImageSet(torch.rand(n, *shape, generator=g),
+                       torch.randint(num_classes, (n,), generator=g))
+    return data.loaders(ds, None, batch_size=8, seed=seed)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# CSPUp
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("c_in,c_out,hw", [(2, 1, (1, 1)), (4, 8, (7, 7)), (6, 3, (5, 9)),
+                                           (64, 32, (7, 7)), (10, 10, (3, 4))])
+def test_cspup_doubles_height_and_width(c_in, c_out, hw):
+    block = blocks.CSPUp(c_in, c_out)
+    x = torch.randn(3, c_in, *hw)
+    assert block(x).shape == (3, c_out, 2 * hw[0], 2 * hw[1])
+
+
+def test_cspup_output_is_the_sum_of_both_paths():
+    block = blocks.CSPUp(4, 6, norm=None).eval()
+    x = torch.randn(2, 4, 5, 5)
+    assert torch.allclose(block(x), block.path_a(x[:, :2]) + block.path_b(x[:, 2:]))
+
+
+@pytest.mark.parametrize("c_in", [1, 3, 7])
+def test_cspup_odd_channels_raise_a_clear_error(c_in):
+    with pytest.raises(ValueError, match="even"):
+        blocks.CSPUp(c_in, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# generator and discriminator
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 25, 25), (3, 20, 13)])
+def test_generator_any_size_and_range(shape):
+    g = models.Generator(shape, latent_dim=5, channels=(8, 4, 2))
+    x = g(torch.randn(4, 5))
+    assert x.shape == (4, *shape)
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_conditional_generator_needs_labels_of_the_right_shape():
+    g, _ = tiny_gan(num_classes=3)
+    z = torch.randn(5, 4)
+    assert g(z, torch.tensor([0, 1, 2, 0, 1])).shape == (5, 1, 12, 12)
+    with pytest.raises(ValueError, match=r"labels y of shape \(5,\)"):
+        g(z)
+    with pytest.raises(ValueError, match=r"labels y of shape \(5,\)"):
+        g(z, torch.zeros(5, 3))
+
+
+def test_conditional_generator_uses_the_label():
+    g, _ = tiny_gan(num_classes=3)
+    g.eval()
+    z = torch.randn(1, 4).repeat(3, 1)  # same noise, three labels
+    x = g(z, torch.tensor([0, 1, 2]))
+    assert not torch.allclose(x[0], x[1]) and not torch.allclose(x[1], x[2])
+
+
+def test_generator_sample_is_seeded():
+    g, _ = tiny_gan()
+    a = g.sample(4, generator=torch.Generator().manual_seed(1))
+    b = g.sample(4, generator=torch.Generator().manual_seed(1))
+    assert a.shape == (4, 1, 12, 12) and torch.equal(a, b)
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 25, 17)])
+def test_discriminator_gives_one_logit_per_image(shape, spectral_norm):
+    d = models.Discriminator(shape, channels=(4, 8), num_classes=10,
+                             spectral_norm=spectral_norm)
+    assert d(torch.rand(5, *shape), torch.arange(5)).shape == (5,)
+    with pytest.raises(ValueError, match="conditional"):
+        d(torch.rand(5, *shape))
+
+
+def test_spectral_norm_bounds_the_largest_singular_value():
+    _, d = tiny_gan(spectral_norm=True)
+    d.train()
+    for _ in range(30):  # power iterations converge while training
+        d(torch.rand(4, 1, 12, 12))
+    w = d.head.weight
+    assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, rel=0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# losses and fit_gan
+# ---------------------------------------------------------------------------------------------
+
+def test_losses_known_values():
+    zero = torch.zeros(4)  # D unsure: p = 0.5 for everything
+    assert gan.d_loss(zero, zero).item() == pytest.approx(2 * math.log(2))
+    assert gan.g_loss(zero).item() == pytest.approx(math.log(2))
+    # smoothing: the best real logit is log((1-s)/s) instead of +inf
+    s = 0.1
+    best = torch.full((4,), math.log((1 - s) / s))
+    worse = best + 1.0
+    assert gan.d_loss(best, zero, s) < gan.d_loss(worse, zero, s)
+
+
+def test_fit_gan_one_epoch_finite_losses_and_snapshots():
+    g, d = tiny_gan()
+    seen = []
+    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=2, n_snapshot=6, progress=False,
+                          on_snapshot=lambda epoch, x: seen.append((epoch, x.shape)))
+    assert history["epoch"] == [1, 2]
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        assert len(history[key]) == 2 and all(math.isfinite(v) for v in history[key])
+    assert all(0 <= p <= 1 for p in history["d_real"] + history["d_fake"])
+    assert seen == [(1, (6, 1, 12, 12)), (2, (6, 1, 12, 12))]
+    assert len(history.snapshots) == 2
+
+
+def test_fit_gan_conditional_snapshot_rows_are_classes():
+    g, d = tiny_gan(num_classes=3)
+    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=1, n_snapshot=6, progress=False)
+    assert history.snapshots[0].shape == (6, 1, 12, 12)
+    assert gan.grid_labels(3, 2).tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_fit_gan_same_seed_same_losses():
+    runs = []
+    for _ in range(2):
+        g, d = tiny_gan(num_classes=3)
+        runs.append(gan.fit_gan(g, d, tiny_loader(), num_epochs=1, label_smoothing=0.1,
+                                progress=False, seed=3))
+    assert runs[0]["d_loss"] == runs[1]["d_loss"] and runs[0]["g_loss"] == runs[1]["g_loss"]
+    assert torch.equal(runs[0].snapshots[0], runs[1].snapshots[0])
+
+
+def test_fit_gan_rejects_bad_arguments():
+    g, d = tiny_gan()
+    with pytest.raises(ValueError, match="num_epochs"):
+        gan.fit_gan(g, d, tiny_loader(), num_epochs=0)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        gan.fit_gan(g, d, tiny_loader(), label_smoothing=0.7)
+
+
+# ---------------------------------------------------------------------------------------------
+# diversity
+# ---------------------------------------------------------------------------------------------
+
+def test_nearest_neighbour_distance_known_values():
+    ref = torch.zeros(3, 1, 2, 2)
+    ref[1] = 1.0
+    x = torch.stack([ref[1], torch.full((1, 2, 2), 0.25)])
+    # x[0] is a copy of ref[1]; x[1] is 0.25 from ref[0] in every pixel
+    assert metrics.nearest_neighbour_distance(x, ref).tolist() == pytest.approx([0.0, 0.25])
+    assert metrics.nearest_neighbour_distance(x, ref, chunk=1).tolist() == pytest.approx(
+        [0.0, 0.25])
+    with pytest.raises(ValueError, match="differ in shape"):
+        metrics.nearest_neighbour_distance(x, torch.zeros(3, 1, 3, 3))
+
+
+def test_diversity_sees_collapse_and_copies():
+    g = torch.Generator().manual_seed(0)
+    train, real = torch.rand(20, 1, 6, 6, generator=g), torch.rand(20, 1, 6, 6, generator=g)
+    collapsed = train[:1].repeat(20, 1, 1, 1)  # one training image, twenty times
+    d = gan.diversity(collapsed, real, train)
+    assert d["pairwise_fake"] == 0.0 < d["pairwise_real"]
+    assert d["nn_fake"] == 0.0 < d["nn_real"]
