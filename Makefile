@@ -37,12 +37,12 @@ test: lint unit nbval
 # run every notebook in the default profile (figures + metrics into media/), then the PDFs
 notebooks: setup
 ifneq ($(NOTEBOOKS),)
-	$(PY) -m aehelpers.reports execute --profile default $(NOTEBOOKS)
+	$(PY) -m aehelpers execute --profile default $(NOTEBOOKS)
 endif
 
 pdfs: setup
 ifneq ($(REPORTS),)
-	$(PY) -m aehelpers.reports build $(REPORTS)
+	$(PY) -m aehelpers build $(REPORTS)
 endif
 
 reports: notebooks pdfs

@@ -2,8 +2,8 @@
 
 In a notebook:   reports.record(test_mse=0.0123, num_epochs=15)
 In a report:     The test MSE is {{ test_mse:.4f }} after {{ num_epochs }} epochs.
-From the shell:  python -m aehelpers.reports execute notebooks/*.ipynb --profile default
-                 python -m aehelpers.reports build reports/*.md
+From the shell:  python -m aehelpers execute notebooks/*.ipynb --profile default
+                 python -m aehelpers build reports/*.md
 
 `build` fills every {{ field }} of reports/<notebook>.md from media/<notebook>/metrics.json (a
 missing field is an error, never a blank), converts the Markdown to typst with pandoc and
@@ -88,7 +88,8 @@ def build(md_path, pdf_path=None, media=None) -> Path:
     pdf_path = Path(pdf_path) if pdf_path else md_path.with_suffix(".pdf")
     try:
         typ.write_text(src)
-        typst.compile(str(typ), output=str(pdf_path), root=str(config.REPO_ROOT))
+        # root: the folder above reports/, so that ../media/... images may be read
+        typst.compile(str(typ), output=str(pdf_path), root=str(md_path.parent.parent))
     finally:
         typ.unlink(missing_ok=True)
     return pdf_path
@@ -116,7 +117,7 @@ def execute(notebook, profile: str = "default", out_dir=None, timeout: int = 180
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m aehelpers.reports", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m aehelpers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="run notebooks in a profile")

@@ -1,0 +1,112 @@
+"""config (profiles, seeding, paths), reports (record, fill, build), metrics and plots basics."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aehelpers import config, metrics, plots, reports
+
+
+def test_profile_from_argument_env_and_default(monkeypatch):
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    assert config.resolve_profile(None) == "full"
+    assert config.resolve_profile("smoke") == "smoke"
+    monkeypatch.delenv(config.PROFILE_ENV)
+    assert config.resolve_profile(None) == "default"
+
+
+def test_unknown_profile_names_the_choices():
+    with pytest.raises(ValueError, match="smoke, default, full"):
+        config.resolve_profile("fast")
+
+
+def test_pick_follows_profile():
+    cfg = config.Config("x", profile="smoke")
+    assert cfg.pick(smoke=1, default=10, full=100) == 1
+    assert config.Config("x", profile="default").pick(1, 10, 100) == 10
+    assert config.Config("x", profile="full").pick(1, 10, 100) == 100
+    assert config.Config("x", profile="full").pick(1, 10) == 10  # full falls back to default
+
+
+def test_setup_prints_one_line_and_seeds(capsys):
+    cfg = config.setup("nb", profile="smoke", seed=3)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "profile=smoke" in out[0] and "seed=3" in out[0]
+    a = torch.rand(3)
+    config.setup("nb", profile="smoke", seed=3, verbose=False)
+    assert torch.equal(a, torch.rand(3))
+    assert cfg.media_dir == config.REPO_ROOT / "build" / "smoke" / "media" / "nb"
+
+
+def test_record_merges_and_converts(smoke_config):
+    reports.record(a=torch.tensor(1.5), b=np.float32(2.0), table={"x": torch.tensor([1, 2])})
+    reports.record(c=3)
+    saved = json.loads((smoke_config.media_dir / "metrics.json").read_text())
+    assert saved["a"] == 1.5 and saved["b"] == 2.0 and saved["table"] == {"x": [1, 2]}
+    assert saved["c"] == 3 and saved["profile"] == "smoke" and saved["seed"] == 0
+
+
+def test_fill_formats_and_dotted_keys():
+    text = "MSE {{ mse:.3f }} in {{ n }} epochs, {{ table.bce.value:.1f }}"
+    filled = reports.fill(text, {"mse": 0.12345, "n": 7, "table": {"bce": {"value": 99.94}}})
+    assert filled == "MSE 0.123 in 7 epochs, 99.9"
+
+
+def test_fill_refuses_missing_numbers():
+    with pytest.raises(KeyError, match="missing_key"):
+        reports.fill("value {{ missing_key }}", {"other": 1})
+
+
+def test_build_makes_a_pdf_with_math_and_image(tmp_path):
+    media = tmp_path / "media" / "demo"
+    media.mkdir(parents=True)
+    fig = plots.bar_table({"a": 1.0, "b": 2.0}, ylabel="y")
+    plots.savefig(fig, "bars", notebook_dir=media)
+    (media / "metrics.json").write_text(json.dumps({"x": 0.5}))
+    md = tmp_path / "reports" / "demo.md"
+    md.parent.mkdir()
+    md.write_text("# Demo\n\n$x = {{ x:.2f }}$ and $$\\frac{1}{2}$$\n\n![bars](../media/demo/bars.png)\n")
+    pytest.importorskip("typst")
+    pdf = reports.build(md, pdf_path=tmp_path / "demo.pdf", media=tmp_path / "media")
+    assert pdf.exists() and pdf.read_bytes()[:4] == b"%PDF"
+    assert not md.with_suffix(".typ").exists()  # the intermediate file is cleaned up
+
+
+def test_build_without_metrics_says_which_notebook(tmp_path):
+    md = tmp_path / "07_x.md"
+    md.write_text("# x")
+    with pytest.raises(FileNotFoundError, match="07_x.ipynb"):
+        reports.build(md, media=tmp_path)
+
+
+def test_psnr_known_value():
+    x = torch.zeros(2, 1, 4, 4)
+    x_hat = x + 0.1  # MSE 0.01 -> 20 dB
+    assert torch.allclose(metrics.psnr(x_hat, x), torch.tensor([20.0, 20.0]))
+
+
+def test_ssim_matches_scikit_image():
+    from skimage.metrics import structural_similarity
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 1, 32, 32, generator=g)
+    y = (x + 0.1 * torch.randn(1, 1, 32, 32, generator=g)).clamp(0, 1)
+    ours = metrics.ssim(y, x, window=11).item()
+    ref = structural_similarity(y[0, 0].numpy(), x[0, 0].numpy(), data_range=1.0,
+                                gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    assert ours == pytest.approx(ref, abs=1e-3)
+    assert metrics.ssim(x, x).item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_checkerboard_detects_the_pattern():
+    board = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2
+    x = board.float().view(1, 1, 8, 8)
+    assert metrics.checkerboard(x).item() == pytest.approx(0.5)
+    assert metrics.checkerboard(torch.ones(1, 1, 8, 8)).item() == pytest.approx(0.0)
+
+
+def test_savefig_writes_under_the_notebook_media(smoke_config):
+    path = plots.savefig(plots.bar_table({"a": 1}, ylabel="y"), "fig")
+    assert path == smoke_config.media_dir / "fig.png" and path.stat().st_size > 0
