@@ -136,3 +136,50 @@ def bar_table(values: dict, ylabel: str, title: str | None = None, fmt: str = "{
     if title:
         ax.set_title(title)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# 02_denoising_noise_zoo
+# ---------------------------------------------------------------------------------------------
+
+def grouped_bars(groups: dict, ylabel: str, title: str | None = None, fmt: str = "{:.1f}",
+                 ylim=None):
+    """Bars per group and series: groups = {group label: {series label: value}}; values on bars."""
+    series = list(dict.fromkeys(s for g in groups.values() for s in g))
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(0.55 * len(groups) * len(series) + 1.8, 3.2))
+    for k, s in enumerate(series):
+        xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(groups))]
+        vals = [g.get(s, np.nan) for g in groups.values()]
+        bars = ax.bar(xs, vals, width, label=s)
+        for bar, v in zip(bars, vals):
+            if np.isfinite(v):
+                ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                            ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(range(len(groups)), list(groups), rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def labelled_points(points: dict, xlabel: str, ylabel: str, title: str | None = None,
+                    diagonal: bool = False):
+    """Scatter {label: (x, y)} with each point's label beside it; diagonal=True draws y = x."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.6))
+    xs, ys = zip(*points.values())
+    ax.scatter(xs, ys, s=18, color="tab:blue", zorder=3)
+    for label, (x, y) in points.items():
+        ax.annotate(label, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+    if diagonal:
+        lo, hi = min(xs + ys), max(xs + ys)
+        ax.plot([lo, hi], [lo, hi], ":", color="grey", lw=1, label="y = x")
+        ax.legend(fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return fig
