@@ -1,0 +1,247 @@
+"""Anomaly detection by reconstruction error: scores, AUROC, a normal-data threshold, PCA baseline.
+
+    scores = anomaly.reconstruction_scores(model, x, score="mse")  # (N,), higher = more anomalous
+    auc = anomaly.auroc(scores, labels)  # labels: 1 = anomaly, 0 = normal
+    t = anomaly.threshold_at_fpr(anomaly.reconstruction_scores(model, x_val_normal), fpr=0.05)
+    anomaly.confusion(scores, labels, t)  # tn, fp, fn, tp, f1 at t
+    pca = anomaly.PCABaseline(n_components=16).fit(x_train)  # the honest baseline
+    train.fit(..., callbacks=[anomaly.AurocCallback(x_val, y_val)])  # logs val_auroc per epoch
+
+An autoencoder trained on normal images only reconstructs what it has learned; an image unlike the
+training set reconstructs badly, so its reconstruction error is its anomaly score. The threshold is
+chosen on held-out *normal* images alone (a target false-positive rate), because in practice
+labelled anomalies are rare; AUROC needs both classes and measures separation over every threshold.
+
+Introduced in 03_anomaly_cats. This module imports nothing else from the package (a model is any
+callable x -> x_hat), except `metrics` for SSIM, which itself imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .metrics import mse_per_image, ssim
+
+# ---------------------------------------------------------------------------------------------
+# scores: one number per image, higher = more anomalous
+# ---------------------------------------------------------------------------------------------
+
+
+def mse_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Reconstruction MSE per image (mean over C, H, W; pixel units squared): shape (N,)."""
+    return mse_per_image(x_hat, x)
+
+
+def ssim_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """1 - SSIM per image (0 = structurally identical, up to 2): shape (N,)."""
+    return 1 - ssim(x_hat, x)
+
+
+SCORES = {"mse": mse_score, "ssim": ssim_score}
+
+
+def _check_images(x, what="x"):
+    if not torch.is_tensor(x) or x.ndim != 4:
+        got = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise ValueError(f"{what}: expected a batch of images (N, C, H, W) as a tensor, got {got}")
+    if len(x) == 0:
+        raise ValueError(f"{what}: no images (N = 0)")
+
+
+@torch.no_grad()
+def reconstruction_scores(model, x: torch.Tensor, score: str = "mse", batch_size: int = 256,
+                          device=None) -> torch.Tensor:
+    """Anomaly score per image of x (N, C, H, W) under model (callable x -> x_hat): (N,) CPU."""
+    if score not in SCORES:
+        raise ValueError(f"unknown score {score!r}: use one of {list(SCORES)}")
+    _check_images(x)
+    if device is None and isinstance(model, torch.nn.Module):
+        device = next(model.parameters()).device
+    if isinstance(model, torch.nn.Module):
+        was_training = model.training
+        model.eval()  # BatchNorm uses its running statistics, dropout is off
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device) if device is not None else x[i:i + batch_size]
+        out.append(SCORES[score](model(xb), xb).float().cpu())
+    if isinstance(model, torch.nn.Module):
+        model.train(was_training)
+    return torch.cat(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# separation over all thresholds: ROC curve and AUROC
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_numpy(scores, labels=None):
+    s = np.asarray(scores.detach().cpu() if torch.is_tensor(scores) else scores, dtype=np.float64)
+    if s.ndim != 1 or len(s) == 0:
+        raise ValueError(f"scores: expected a non-empty 1-D array, got shape {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError(f"scores contain {np.sum(~np.isfinite(s))} NaN/inf value(s)")
+    if labels is None:
+        return s
+    y = np.asarray(labels.detach().cpu() if torch.is_tensor(labels) else labels)
+    if y.shape != s.shape:
+        raise ValueError(f"scores {s.shape} and labels {y.shape} must have the same length")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be 0 (normal) or 1 (anomaly), got values {np.unique(y)[:5]}")
+    return s, y.astype(int)
+
+
+def _need_both(y):
+    if y.min() == y.max():
+        which = "anomalies" if y.max() == 0 else "normal images"
+        raise ValueError(f"AUROC and the ROC curve need both classes; the labels hold no {which}")
+
+
+def auroc(scores, labels) -> float:
+    """Area under the ROC curve: P(a random anomaly outscores a random normal image)."""
+    from sklearn.metrics import roc_auc_score
+
+    s, y = _as_numpy(scores, labels)
+    _need_both(y)
+    return float(roc_auc_score(y, s))
+
+
+def roc_curve(scores, labels):
+    """(fpr, tpr, thresholds) over all thresholds, as numpy arrays (sklearn.metrics.roc_curve)."""
+    from sklearn.metrics import roc_curve as sk_roc_curve
+
+    s, y = _as_numpy(scores, labels)
+    _need_both(y)
+    fpr, tpr, thresholds = sk_roc_curve(y, s)
+    return fpr, tpr, thresholds
+
+
+def labelled(normal: torch.Tensor, *anomalies: torch.Tensor):
+    """Join normal images and anomaly batches into (x, labels); label 0 = normal, 1 = anomaly."""
+    parts = [normal, *anomalies]
+    for i, p in enumerate(parts):
+        _check_images(p, "normal" if i == 0 else f"anomalies[{i - 1}]")
+    y = torch.cat([torch.zeros(len(normal), dtype=torch.long)]
+                  + [torch.ones(len(a), dtype=torch.long) for a in anomalies])
+    return torch.cat(parts), y
+
+
+# ---------------------------------------------------------------------------------------------
+# one threshold, chosen on normal data only, and what it gives
+# ---------------------------------------------------------------------------------------------
+
+
+def threshold_at_fpr(normal_scores, fpr: float = 0.05) -> float:
+    """Threshold from held-out NORMAL scores: at most a fraction `fpr` of them lie above it.
+
+    An image is flagged anomalous when its score > threshold. With n normal scores, the threshold
+    is the (k+1)-th largest, k = floor(fpr * n), so exactly k are flagged when there are no ties.
+    No anomaly is needed, which is how it can be set before any anomaly has been seen.
+    """
+    if not 0 <= fpr < 1:
+        raise ValueError(f"fpr is a fraction in [0, 1), got {fpr}")
+    s = np.sort(_as_numpy(normal_scores))
+    k = int(np.floor(fpr * len(s) + 1e-9))  # the 1e-9 keeps 0.05 * 100 from becoming 4.999...
+    return float(s[len(s) - 1 - k])
+
+
+def confusion(scores, labels, threshold: float) -> dict:
+    """Counts and rates at `threshold` (flag = score > threshold): tn, fp, fn, tp, precision,
+    recall (= true-positive rate), fpr, f1 and accuracy."""
+    s, y = _as_numpy(scores, labels)
+    flag = s > threshold
+    tp = int(np.sum(flag & (y == 1)))
+    fp = int(np.sum(flag & (y == 0)))
+    fn = int(np.sum(~flag & (y == 1)))
+    tn = int(np.sum(~flag & (y == 0)))
+    precision = tp / (tp + fp) if tp + fp else 0.0  # nothing flagged: no precision to speak of
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, "precision": precision, "recall": recall,
+            "fpr": fp / (fp + tn) if fp + tn else 0.0, "f1": f1, "accuracy": (tp + tn) / len(y),
+            "threshold": float(threshold)}
+
+
+def evaluate(val_normal_scores, test_scores, test_labels, fpr: float = 0.05) -> dict:
+    """AUROC on the test set plus the confusion at the threshold set on normal validation scores."""
+    threshold = threshold_at_fpr(val_normal_scores, fpr)
+    out = confusion(test_scores, test_labels, threshold)
+    out["auroc"] = auroc(test_scores, test_labels)
+    out["target_fpr"] = fpr
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# baseline: PCA reconstruction error
+# ---------------------------------------------------------------------------------------------
+
+
+class PCABaseline:
+    """Linear autoencoder by PCA: fit on normal training images; score = reconstruction error."""
+
+    def __init__(self, n_components: int = 16, seed: int = 0):
+        if n_components < 1:
+            raise ValueError(f"n_components must be >= 1, got {n_components}")
+        self.n_components, self.seed, self.pca, self.shape = n_components, seed, None, None
+
+    def fit(self, x: torch.Tensor) -> PCABaseline:
+        """Fit the principal components on normal images x (N, C, H, W); return self."""
+        from sklearn.decomposition import PCA
+
+        _check_images(x)
+        k = min(self.n_components, len(x), x[0].numel())  # PCA cannot have more components
+        self.shape = tuple(x.shape[1:])
+        self.pca = PCA(n_components=k, random_state=self.seed).fit(x.flatten(1).cpu().numpy())
+        return self
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Project x onto the components and back: x_hat with x's shape (a model-like callable)."""
+        if self.pca is None:
+            raise RuntimeError("PCABaseline is not fitted: call .fit(x_train) first")
+        _check_images(x)
+        if tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"PCA was fitted on images of shape {self.shape}, "
+                             f"got {tuple(x.shape[1:])}")
+        flat = x.flatten(1).cpu().numpy()
+        back = self.pca.inverse_transform(self.pca.transform(flat))
+        return torch.from_numpy(back).float().view_as(x.cpu()).to(x.device)
+
+    def score(self, x: torch.Tensor, score: str = "mse") -> torch.Tensor:
+        """Anomaly score per image (reconstruction MSE, or 1 - SSIM): shape (N,)."""
+        return reconstruction_scores(self, x, score=score)
+
+
+# ---------------------------------------------------------------------------------------------
+# a train.fit callback: separation per epoch
+# ---------------------------------------------------------------------------------------------
+
+
+class AurocCallback:
+    """Callback for train.fit: logs the AUROC of `score` on (x, labels) after every epoch.
+
+    Keeps the weights of the epoch with the highest AUROC (`restore(model)` loads them). Choosing
+    the epoch this way needs labelled anomalies in the validation set; without them, stop on the
+    normal validation loss instead (train.EarlyStopping).
+    """
+
+    def __init__(self, x: torch.Tensor, labels, score: str = "mse", key: str = "val_auroc",
+                 keep_best: bool = True):
+        _check_images(x)
+        _need_both(_as_numpy(np.zeros(len(x)), labels)[1])
+        self.x, self.labels, self.score, self.key, self.keep_best = x, labels, score, key, keep_best
+        self.best, self.best_epoch, self.best_state = -np.inf, 0, None
+
+    def __call__(self, epoch, model, history):
+        value = auroc(reconstruction_scores(model, self.x, self.score), self.labels)
+        history.log(self.key, value)
+        if value > self.best:
+            self.best, self.best_epoch = value, epoch
+            if self.keep_best:
+                self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return False  # never stops training: it only watches
+
+    def restore(self, model):
+        """Load the weights of the best-AUROC epoch into model."""
+        if self.best_state is None:
+            raise RuntimeError("no epoch seen yet (or keep_best=False)")
+        model.load_state_dict(self.best_state)
