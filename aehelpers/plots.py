@@ -183,3 +183,67 @@ def labelled_points(points: dict, xlabel: str, ylabel: str, title: str | None = 
     if title:
         ax.set_title(title)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# anomaly detection (03_anomaly_cats): score histograms, ROC curves, confusion matrix
+# ---------------------------------------------------------------------------------------------
+
+def score_histograms(scores: dict, threshold: float | None = None, threshold_note: str = "",
+                     xlabel: str = "anomaly score", title: str | None = None, bins: int = 30,
+                     logx: bool = False):
+    """Overlaid density histograms of {group: scores}; a dashed line at threshold, labelled
+    with where the threshold came from (e.g. "threshold from normal validation data, FPR 5%")."""
+    fig, ax = plt.subplots(figsize=(5.4, 3.2))
+    arrays = {k: np.asarray(torch.as_tensor(v).detach().cpu(), dtype=float)
+              for k, v in scores.items()}
+    everything = np.concatenate(list(arrays.values()))
+    if logx:
+        everything = everything[everything > 0]
+        edges = np.geomspace(everything.min(), everything.max(), bins + 1)
+        ax.set_xscale("log")
+    else:
+        edges = np.linspace(everything.min(), everything.max(), bins + 1)
+    for label, s in arrays.items():  # density, so groups of different sizes compare
+        ax.hist(s, bins=edges, density=True, alpha=0.5, label=f"{label} (n={len(s)})")
+    if threshold is not None:
+        note = f"threshold {threshold:.3g}" + (f"\n({threshold_note})" if threshold_note else "")
+        ax.axvline(threshold, color="black", ls="--", lw=1.2, label=note)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def roc_curves(curves: dict, title: str | None = None, ax=None):
+    """ROC curves {label: (fpr, tpr, auroc)}: true-positive rate against false-positive rate."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4, 3.8))
+    for label, (fpr, tpr, auc) in curves.items():
+        ax.plot(fpr, tpr, drawstyle="steps-post", label=f"{label} (AUROC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], ":", color="grey", lw=1, label="chance (0.5)")
+    ax.set_xlabel("false-positive rate (normal flagged)")
+    ax.set_ylabel("true-positive rate (anomalies found)")
+    ax.set_xlim(-0.01, 1.01), ax.set_ylim(-0.01, 1.01)
+    ax.legend(fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def confusion_matrix(counts: dict, title: str | None = None, ax=None):
+    """The 2x2 matrix of anomaly.confusion(...) (keys tn, fp, fn, tp): rows truth, columns flag."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(3.2, 2.8))
+    m = np.array([[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]])
+    ax.imshow(m, cmap="Blues", vmin=0)
+    for i in range(2):
+        for j in range(2):
+            ax.text(j, i, str(m[i, j]), ha="center", va="center",
+                    color="white" if m[i, j] > m.max() / 2 else "black", fontsize=11)
+    ax.set_xticks([0, 1], ["flagged normal", "flagged anomaly"])
+    ax.set_yticks([0, 1], ["normal", "anomaly"])
+    ax.set_ylabel("truth")
+    if title:
+        ax.set_title(title)
+    return fig
