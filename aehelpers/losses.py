@@ -88,11 +88,11 @@ RECON = {"bce": bce, "gaussian": gaussian_nll}
 
 
 def neg_elbo(x_hat, x, mu, logvar, z=None, recon: str = "bce", kl: str = "closed",
-             beta: float = 1.0):
+             beta: float = 1.0, **recon_kwargs):
     """Negative ELBO = recon NLL + beta * KL, per image (nats); returns (total, recon, kl)."""
     if recon not in RECON:
         raise ValueError(f"recon is one of {list(RECON)}, got {recon!r}")
-    nll = RECON[recon](x_hat, x)
+    nll = RECON[recon](x_hat, x, **recon_kwargs)
     if kl == "closed":
         kl_value = kl_closed_form(mu, logvar)
     elif kl == "mc":
@@ -104,23 +104,68 @@ def neg_elbo(x_hat, x, mu, logvar, z=None, recon: str = "bce", kl: str = "closed
     return nll + beta * kl_value, nll, kl_value
 
 
-def vae_step(recon: str = "bce", kl: str = "closed", beta=1.0, condition=None):
+def vae_step(recon: str = "bce", kl: str = "closed", beta=1.0, condition=None,
+             sample: bool = True, **recon_kwargs):
     """A train.fit step for (conditional) VAEs: logs loss (negative ELBO), recon and kl, nats/image.
 
     `beta` is a number or a function of the epoch (KL warm-up); `condition(y)` turns labels into
-    the condition vector of a conditional VAE.
+    the condition vector of a conditional VAE. `sample=False` decodes mu instead of a draw, so
+    `beta=0, sample=False` trains the same network as a plain autoencoder (04 compares them).
+    `recon_kwargs` go to the reconstruction loss, e.g. sigma=0.1 for recon="gaussian".
     """
     def step(model, batch, epoch=0):
-        x, y = batch
+        x, y = batch[0], batch[1]
         c = condition(y) if condition is not None else None
         mu, logvar = model.encode(x, c) if c is not None else model.encode(x)
-        z = model.reparameterize(mu, logvar)  # one sample, in evaluation too (as pytorch/examples)
+        # one sample, in evaluation too (as pytorch/examples), unless sample=False
+        z = model.reparameterize(mu, logvar) if sample else mu
         x_hat = model.decode(z, c) if c is not None else model.decode(z)
         b = beta(epoch) if callable(beta) else beta
         # evaluation always reports the closed-form KL, so both variants share one test metric
         total, nll, kl_value = neg_elbo(x_hat, x, mu, logvar, z, recon,
-                                        kl if model.training else "closed", b)
+                                        kl if model.training else "closed", b, **recon_kwargs)
         elbo = nll + kl_value  # the true negative ELBO, whatever beta is
         return {"loss": total, "neg_elbo": elbo.detach(), "recon": nll.detach(),
                 "kl": kl_value.detach()}
     return step
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring the estimators and the likelihood (04)
+# ---------------------------------------------------------------------------------------------
+
+def kl_mc_draws(mu: torch.Tensor, logvar: torch.Tensor, num_draws: int = 100,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """num_draws one-sample Monte-Carlo KL estimates per image: shape (num_draws, B), nats.
+
+    Their mean approaches kl_per_dim(...).sum() per image; their spread is the estimator's noise,
+    which the closed form does not have (04 measures it).
+    """
+    eps = torch.randn((num_draws, *mu.shape), generator=generator).to(mu.device)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    log_q = -0.5 * (eps.pow(2) + logvar + LOG_2PI).sum(-1)  # (z - mu)^2 / s^2 = eps^2
+    log_p = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+    return log_q - log_p
+
+
+@torch.no_grad()
+def importance_nll(model, x: torch.Tensor, c=None, num_samples: int = 50) -> torch.Tensor:
+    """Importance-sampled -log p(x) per image (nats), Bernoulli pixels: shape (B,).
+
+    -log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x) with z_k ~ q(z|x) (Burda et al. 2016): a tighter
+    bound than the negative ELBO, approaching -log p(x) as K grows. Runs the model in eval mode.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        mu, logvar = model.encode(x, c) if c is not None else model.encode(x)
+        log_w = []
+        for _ in range(num_samples):
+            z = model.reparameterize(mu, logvar)
+            x_hat = model.decode(z, c) if c is not None else model.decode(z)
+            log_px = -F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(1)
+            zeros = torch.zeros_like(z)
+            log_w.append(log_px + log_normal(z, zeros, zeros) - log_normal(z, mu, logvar))
+        return -(torch.logsumexp(torch.stack(log_w), 0) - math.log(num_samples))
+    finally:
+        model.train(was_training)

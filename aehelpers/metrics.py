@@ -91,3 +91,50 @@ def nearest_neighbour_distance(x: torch.Tensor, reference: torch.Tensor,
     flat, ref = x.flatten(1).float(), reference.flatten(1).float()
     best = [torch.cdist(flat[i:i + chunk], ref).min(1).values for i in range(0, len(flat), chunk)]
     return torch.cat(best) / flat.shape[1] ** 0.5
+
+
+# ---------------------------------------------------------------------------------------------
+# VAE latents (04) and judging where a digit was drawn (05)
+# ---------------------------------------------------------------------------------------------
+
+def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
+    """Latent dims whose posterior mean varies across images: (count, variance per dim (D,)).
+
+    A unit is active when Var_x(E_q[z_u | x]) > threshold (Burda et al. 2016); an inactive one
+    gives every image the same code, so the decoder ignores it (posterior collapse, 04).
+    """
+    variance = mu.detach().float().var(0)
+    return int((variance > threshold).sum()), variance
+
+
+def cell_crop(x: torch.Tensor, row, col, grid: int = 3) -> torch.Tensor:
+    """Cut cell (row, col) of a grid x grid canvas out of each image: (B, C, H/grid, W/grid)."""
+    h, w = x.shape[-2] // grid, x.shape[-1] // grid
+    row = torch.as_tensor(row).long().expand(len(x))
+    col = torch.as_tensor(col).long().expand(len(x))
+    return torch.stack([x[i, :, r * h:(r + 1) * h, c * w:(c + 1) * w]
+                        for i, (r, c) in enumerate(zip(row.tolist(), col.tolist()))])
+
+
+def center_of_mass_cell(x: torch.Tensor, grid: int = 3):
+    """(row, col) of the grid cell that holds each image's centre of mass (of intensity): (B,) each.
+
+    An empty image (all zeros) has no centre: its row and col are -1, never a valid cell.
+    """
+    x = x.detach().float().sum(1)  # (B, H, W), channels summed
+    b, h, w = x.shape
+    mass = x.flatten(1).sum(1)
+    ys = (x.sum(2) * torch.arange(h, device=x.device)).sum(1) / mass.clamp_min(1e-12)
+    xs = (x.sum(1) * torch.arange(w, device=x.device)).sum(1) / mass.clamp_min(1e-12)
+    row = ((ys + 0.5) * grid / h).long().clamp(0, grid - 1)  # pixel centres at i + 0.5
+    col = ((xs + 0.5) * grid / w).long().clamp(0, grid - 1)
+    empty = mass <= 1e-6
+    return row.masked_fill(empty, -1), col.masked_fill(empty, -1)
+
+
+def position_accuracy(x: torch.Tensor, row, col, grid: int = 3) -> float:
+    """Fraction of images whose centre of mass lies in the asked cell (row, col)."""
+    r, c = center_of_mass_cell(x, grid)
+    row = torch.as_tensor(row).to(r.device).expand(len(x))
+    col = torch.as_tensor(col).to(c.device).expand(len(x))
+    return ((r == row) & (c == col)).float().mean().item()

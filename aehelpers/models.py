@@ -157,18 +157,18 @@ class ConvVAE(nn.Module):
     def encode(self, x, c=None):
         """x -> (mu, logvar), each (B, latent_dim)."""
         h = torch.relu(self.encoder(x).flatten(1))
-        if self.cond_dim:
+        if self.cond_dim or c is not None:
             h = torch.cat([h, self._check_cond(c, len(x))], dim=1)
         return self.to_mu(h), self.to_logvar(h)
 
     @staticmethod
     def reparameterize(mu, logvar):
-        """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I): sampling that gradients pass through."""
+        """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I): sampling that gradients pass through."""
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
     def decode(self, z, c=None):
         """z (B, latent_dim) [+ condition] -> x_hat (B, C, H, W) in (0, 1)."""
-        if self.cond_dim:
+        if self.cond_dim or c is not None:
             z = torch.cat([z, self._check_cond(c, len(z))], dim=1)
         return self.decoder(z[..., None, None])
 
@@ -185,6 +185,9 @@ class ConvVAE(nn.Module):
         return self.decode(z, c)
 
     def _check_cond(self, c, n):
+        if not self.cond_dim:  # called with c by an unconditional model: say so, never ignore c
+            raise ValueError("this VAE is not conditional (cond_dim=0) but got a condition c; "
+                             "build models.ConvCVAE(in_shape, cond_dim=...) to use one")
         if c is None or c.shape != (n, self.cond_dim):
             got = None if c is None else tuple(c.shape)
             raise ValueError(f"this model is conditional: pass c of shape ({n}, {self.cond_dim}),"
