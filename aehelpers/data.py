@@ -331,9 +331,64 @@ def cat_photos(size: int = 100, grey: bool = False, root=None) -> ImageSet:
     return image_folder(folder, size=size, grey=grey, name="cats")
 
 
+# ---------------------------------------------------------------------------------------------
+# digits placed on a 3x3 grid (05_cvae_position)
+# ---------------------------------------------------------------------------------------------
+
+def place_on_grid(base: ImageSet, grid: int = 3, cell: int = 16, seed: int = 0) -> ImageSet:
+    """Shrink each image of base to cell x cell and paste it into one random cell of a canvas.
+
+    The canvas is (grid * cell) pixels square and black elsewhere; item i is base item i, so a
+    seeded split of both keeps them aligned. y codes (label, row, col) as (label * grid + row) *
+    grid + col; `position_parts` decodes it and `position_condition` builds the CVAE condition.
+    """
+    g = torch.Generator().manual_seed(seed)
+    cells = torch.randint(0, grid * grid, (len(base),), generator=g)
+    rows, cols = cells // grid, cells % grid
+    small = resize(base.x, cell)
+    canvas = torch.zeros(len(base), base.shape[0], grid * cell, grid * cell)
+    for r in range(grid):
+        for c in range(grid):
+            here = (rows == r) & (cols == c)
+            canvas[here, :, r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = small[here]
+    y = (base.y * grid + rows) * grid + cols
+    classes = [f"{name}@r{r}c{c}" for name in base.classes
+               for r in range(grid) for c in range(grid)]
+    return ImageSet(canvas, y, classes, f"{base.name}@{grid}x{grid}")
+
+
+def digit_positions(cell: int = 16, grid: int = 3, seed: int = 0, source: str = "digits",
+                    limit: int | None = None) -> ImageSet:
+    """Digits (scikit-learn's, or source="mnist" for MNIST's training set) placed on a 3x3 grid."""
+    if source not in ("digits", "mnist"):
+        raise ValueError(f"source is 'digits' or 'mnist', got {source!r}")
+    base = digits(size=None) if source == "digits" else mnist("train")
+    if limit is not None:
+        base = base.subset(range(min(limit, len(base))))
+    return place_on_grid(base, grid, cell, seed)
+
+
+def position_parts(y: torch.Tensor, grid: int = 3):
+    """Decode place_on_grid's y into (label, row, col), each a long tensor like y."""
+    return y // (grid * grid), (y // grid) % grid, y % grid
+
+
+def position_condition(label, row, col, grid: int = 3, num_labels: int = 10) -> torch.Tensor:
+    """CVAE condition: one-hot label + one-hot column + one-hot row, (B, num_labels + 2 * grid)."""
+    label, row, col = (torch.as_tensor(t).long().reshape(-1) for t in (label, row, col))
+    if not (len(label) == len(row) == len(col)):
+        raise ValueError(f"label, row and col need the same length, got {len(label)}, "
+                         f"{len(row)}, {len(col)}")
+    for name, t, n in (("label", label, num_labels), ("row", row, grid), ("col", col, grid)):
+        if len(t) and (t.min() < 0 or t.max() >= n):
+            raise ValueError(f"{name} must lie in [0, {n - 1}], got values {t.unique().tolist()}")
+    return torch.cat([F.one_hot(label, num_labels), F.one_hot(col, grid), F.one_hot(row, grid)],
+                     dim=1).float()
+
+
 DATASETS = {"digits": digits, "lfw_faces": lfw_faces, "lfw_nonfaces": lfw_nonfaces,
             "cat_crops": cat_crops, "mnist": mnist, "fruits360": fruits360,
-            "cat_photos": cat_photos}
+            "cat_photos": cat_photos, "digit_positions": digit_positions}
 
 
 def load(name: str, **kwargs) -> ImageSet:
