@@ -11,6 +11,13 @@ A step is any function `step(model, batch, epoch) -> {"loss": tensor, ...}` whos
 mean over the batch; other entries are logged too. `loss=` builds the usual reconstruction step,
 `noise=` corrupts the input (never the target) while training. fit() knows no model and draws
 no figure. Introduced in 01_conv_ae.
+
+Checkpoints (aehelpers/checkpoint.py, re-exported here): `callbacks=[train.Checkpoint(path,
+every=1, monitor="val_loss")]` saves to path every epoch and to path's "-best" sibling when
+val_loss improves; `fit(..., num_epochs=10, resume_from=path)` continues an interrupted run
+after the saved epoch up to epoch num_epochs, with the same result as an uninterrupted run.
+A NaN/inf loss raises NonFiniteLossError naming the epoch and batch, before any weights change,
+so the last checkpoint stays good. `train.load_checkpoint(path, model)` loads weights safely.
 """
 
 from __future__ import annotations
@@ -22,6 +29,14 @@ import torch
 from tqdm import tqdm
 
 from . import config
+from .checkpoint import (  # noqa: F401  (re-exported: train.Checkpoint, train.load_checkpoint)
+    Checkpoint,
+    CheckpointError,
+    NonFiniteWeightsError,
+    load_checkpoint,
+    resume,
+    save_checkpoint,
+)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -77,14 +92,21 @@ def run_epoch(model, loader, step, epoch, optimizer=None, device=None):
     sums, n_seen = {}, 0
     for b, batch in enumerate(loader, start=1):
         batch = _to(batch, device)
+        x = batch[0]
+        if torch.is_tensor(x) and x.is_floating_point() and not torch.isfinite(x).all():
+            # caught before the forward pass, so not even BatchNorm's running stats see it
+            raise NonFiniteLossError(
+                f"the inputs of epoch {epoch}, batch {b} hold {int((~torch.isfinite(x)).sum())} "
+                f"NaN/inf values; clean the data (torch.nan_to_num, or drop those images)")
         with torch.set_grad_enabled(optimizer is not None):
             logs = step(model, batch, epoch)
             loss = logs["loss"]
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"loss became {loss.item()} at epoch {epoch}, batch {b} "
-                    f"({'training' if optimizer else 'validation'}): lower the learning rate, or "
-                    f"check the inputs for NaN/inf (torch.isfinite(x).all())")
+                    f"({'training' if optimizer else 'validation'}): lower the learning rate. "
+                    f"The weights are those before this batch (BatchNorm statistics may not "
+                    f"be): reload the last checkpoint to go on")
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -100,11 +122,13 @@ def run_epoch(model, loader, step, epoch, optimizer=None, device=None):
 def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=None,
         num_epochs: int = 10, lr: float = 1e-3, optimizer=None, device=None, seed: int | None = 0,
         callbacks=(), progress: bool = True, history: History | None = None,
-        start_epoch: int = 1) -> History:
+        start_epoch: int = 1, resume_from=None) -> History:
     """Train for num_epochs; return the History (train_*, val_* per epoch, seconds per epoch).
 
     callbacks: functions cb(epoch, model, history) called after each epoch; they may log into
     history (history.log(key, value)) and return True to stop training.
+    resume_from: a file written by train.Checkpoint; training goes on after its epoch up to
+    epoch num_epochs (so the same call both starts and resumes a run).
     """
     if (loss is None) == (step is None):
         raise ValueError("pass exactly one of loss= (a reconstruction loss) or step=")
@@ -117,7 +141,14 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
     if seed is not None:
         torch.manual_seed(seed)  # dropout, noise and reparameterisation draws
     history = history if history is not None else History()
-    epochs = range(start_epoch, start_epoch + num_epochs)
+    sources = (train_loader, val_loader, noise)  # their .generator is saved with the RNGs
+    if resume_from is not None:  # num_epochs counts from epoch 1: run only the epochs not done
+        done = resume(resume_from, model, optimizer, sources, history, device)
+        start_epoch, num_epochs = done + 1, num_epochs - done
+    for cb in callbacks:  # e.g. Checkpoint saves the optimiser and the loaders' random states
+        if hasattr(cb, "bind"):
+            cb.bind(optimizer=optimizer, loaders=sources)
+    epochs = range(start_epoch, start_epoch + max(num_epochs, 0))
     bar = tqdm(epochs, desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
         start = time.perf_counter()
@@ -142,11 +173,12 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
 
 
 class EarlyStopping:
-    """Callback: stop when `monitor` has not improved for `patience` epochs; restore the best weights."""
+    """Callback: stop when `monitor` has not improved for `patience` epochs; restore the best."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "min",
                  restore_best: bool = True):
-        self.monitor, self.patience, self.mode, self.restore_best = monitor, patience, mode, restore_best
+        self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.restore_best = restore_best
         self.best, self.best_epoch, self.best_state = math.inf, 0, None
 
     def __call__(self, epoch, model, history):
