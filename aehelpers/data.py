@@ -25,7 +25,8 @@ from torch.utils.data import Dataset
 
 from . import config
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
+                    ".pgm")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -187,7 +188,7 @@ def cat_crops(n: int = 50, size: int = 25, seed: int = 0, grey: bool = True) -> 
 # ---------------------------------------------------------------------------------------------
 
 def mnist(split: str = "train", root=None, download: bool | None = None) -> ImageSet:
-    """MNIST 28x28 digits in [0, 1] via torchvision, from <root>/MNIST/raw (root: data/ or $AEH_DATA)."""
+    """MNIST 28x28 digits in [0, 1] via torchvision, from <root>/MNIST/raw (data/ or $AEH_DATA)."""
     import torchvision
 
     if split not in ("train", "test"):
@@ -207,7 +208,8 @@ def mnist(split: str = "train", root=None, download: bool | None = None) -> Imag
                 f"MNIST ({split}) not found in {raw}. Get it with AEH_DOWNLOAD=1 (torchvision "
                 f"downloads it there), or copy the four IDX files into {raw}, or point "
                 f"{config.DATA_ENV} at a folder that holds MNIST/raw/.") from None
-    return ImageSet(x.float().unsqueeze(1) / 255.0, y, [str(i) for i in range(10)], f"mnist/{split}")
+    return ImageSet(x.float().unsqueeze(1) / 255.0, y, [str(i) for i in range(10)],
+                    f"mnist/{split}")
 
 
 def _read_mnist_test(raw: Path):
@@ -232,17 +234,30 @@ def _to_array(img: Image.Image, grey: bool) -> np.ndarray:
         a = np.clip(a / top, 0, 1)[..., None]
         return a if grey else np.repeat(a, 3, axis=2)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")  # transparent pixels become white, like the Fruits-360 background
+        rgba = img.convert("RGBA")  # transparent pixels become white, like Fruits-360's background
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     img = img.convert("L" if grey else "RGB")
     a = np.asarray(img, dtype=np.float32) / 255.0
     return a[..., None] if grey else a
 
 
+def _shrink(img: Image.Image, size) -> Image.Image:
+    """Box-reduce an image far larger than `size` in PIL's 8-bit form, before the float copy."""
+    h, w = (size, size) if isinstance(size, int) else size
+    factor = min(img.height // (2 * h), img.width // (2 * w))  # stay >= 2x the target
+    # a 6000x6000 photo as float32 is 430 MB; reduce() first keeps it small and fast
+    if factor >= 2 and img.mode in ("L", "RGB", "RGBA", "LA", "I", "F", "CMYK"):
+        img = img.reduce(factor)  # palette and 16-bit modes cannot be averaged: left as they are
+    return img
+
+
 def _load_image(path: Path, grey: bool, size):
     with Image.open(path) as img:
+        if size:  # JPEG decodes at 1/2, 1/4 or 1/8 scale for free when that is still >= 2x size
+            h, w = (size, size) if isinstance(size, int) else size
+            img.draft(img.mode, (2 * w, 2 * h))
         img.load()  # decode now, so a truncated file fails here with its name
-        a = _to_array(img, grey)
+        a = _to_array(_shrink(img, size) if size else img, grey)
     x = torch.from_numpy(a).permute(2, 0, 1).contiguous()
     return resize(x[None], size)[0] if size else x
 
@@ -285,13 +300,16 @@ def image_folder(root, size=None, grey: bool = False, on_error: str = "raise",
         except Exception as err:  # PIL raises many types; each is reported with the file name
             reason = _describe_error(path, err)
             if on_error == "raise":
-                raise ValueError(f"{reason}. Remove or fix the file, or pass on_error='skip'.") from err
+                raise ValueError(f"{reason}. Remove or fix the file, or pass "
+                                 f"on_error='skip'.") from err
             skipped.append((path, reason))
     if skipped:
         warnings.warn(f"image_folder({root}): skipped {len(skipped)} file(s): "
                       + "; ".join(r for _, r in skipped[:5]), stacklevel=2)
     if not images:
-        raise DatasetNotFoundError(f"image folder {root}: none of {len(samples)} files could be read")
+        raise DatasetNotFoundError(
+            f"image folder {root}: none of {len(samples)} files could be read: "
+            + "; ".join(r for _, r in skipped[:3]) + ". Put readable images in it.")
     shapes = {tuple(t.shape) for t in images}
     if len(shapes) > 1:
         raise ValueError(f"image folder {root}: images have different sizes {sorted(shapes)[:4]}; "
@@ -301,11 +319,14 @@ def image_folder(root, size=None, grey: bool = False, on_error: str = "raise",
 
 def _describe_error(path, err: Exception) -> str:
     p = Path(path)
-    if p.suffix.lower() not in IMAGE_EXTENSIONS and not isinstance(err, PermissionError):
-        return f"{path} is not an image file ({type(err).__name__}: {err})"
     if isinstance(err, PermissionError):
-        return f"{path} cannot be read (permission denied)"
-    if p.stat().st_size == 0:
+        return f"{path} cannot be read (permission denied; fix it with chmod +r)"
+    if isinstance(err, Image.DecompressionBombError):
+        return (f"{path} is larger than PIL's decompression-bomb limit ({err}); if you trust it, "
+                f"raise PIL.Image.MAX_IMAGE_PIXELS or shrink the file")
+    if p.suffix.lower() not in IMAGE_EXTENSIONS:
+        return f"{path} is not an image file ({type(err).__name__}: {err})"
+    if p.is_file() and p.stat().st_size == 0:
         return f"{path} is empty (0 bytes)"
     return f"{path} could not be decoded ({type(err).__name__}: {err})"
 
