@@ -219,6 +219,7 @@ def _read_mnist_test(raw: Path):
     from torchvision.datasets.utils import extract_archive
 
     out = Path(tempfile.gettempdir()) / "aehelpers-mnist"  # raw/ may be read-only
+    out.mkdir(parents=True, exist_ok=True)  # extract_archive does not create it
     for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         if not (out / stem).exists():
             extract_archive(str(raw / f"{stem}.gz"), str(out))
@@ -331,7 +332,8 @@ def _describe_error(path, err: Exception) -> str:
     return f"{path} could not be decoded ({type(err).__name__}: {err})"
 
 
-def fruits360(split: str = "Training", size: int = 100, grey: bool = False, root=None) -> ImageSet:
+def fruits360(split: str = "Training", size: int = 100, grey: bool = False, root=None,
+              on_error: str = "raise") -> ImageSet:
     """Fruits-360 images from <root>/fruits360/<split>/<variety>/ (root: data/ or $AEH_DATA)."""
     folder = (Path(root) if root else config.data_root()) / "fruits360" / split
     if not folder.is_dir():
@@ -339,17 +341,18 @@ def fruits360(split: str = "Training", size: int = 100, grey: bool = False, root
             f"Fruits-360 not found in {folder}. Download it from "
             f"https://github.com/fruits-360 (or Kaggle 'moltean/fruits'), and copy the varieties "
             f"you want into {folder}/<variety>/, or point {config.DATA_ENV} at its parent folder.")
-    return image_folder(folder, size=size, grey=grey, name=f"fruits360/{split}")
+    return image_folder(folder, size=size, grey=grey, on_error=on_error, name=f"fruits360/{split}")
 
 
-def cat_photos(size: int = 100, grey: bool = False, root=None) -> ImageSet:
+def cat_photos(size: int = 100, grey: bool = False, root=None,
+               on_error: str = "raise") -> ImageSet:
     """The assignment's cat photos (anomalies) from <root>/anomalies/ (root: data/ or $AEH_DATA)."""
     folder = (Path(root) if root else config.data_root()) / "anomalies"
     if not folder.is_dir():
         raise DatasetNotFoundError(
             f"cat photos not found in {folder}. Put a few photos of cats (any size) there, or "
             f"point {config.DATA_ENV} at a folder that holds anomalies/.")
-    return image_folder(folder, size=size, grey=grey, name="cats")
+    return image_folder(folder, size=size, grey=grey, on_error=on_error, name="cats")
 
 
 # ---------------------------------------------------------------------------------------------
