@@ -1,0 +1,137 @@
+"""train: history means over samples, argument checks, early stopping, and seeded runs.
+
+Reproducibility: the same seed gives the same metrics and weights twice on the CPU, for every
+model family (AE, VAE, CVAE, classifier, GAN); another seed gives other numbers.
+"""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from aehelpers import config, data, gan, losses, models, train
+
+
+class Scale(torch.nn.Module):
+    """x -> w * x with one weight: a model whose loss we can compute by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        return self.w * x
+
+
+def mean_step(model, batch, epoch=0):
+    return {"loss": model(batch[0]).mean(), "first": batch[0][0].mean()}
+
+
+def ten_values(batch_size=4):
+    """Images holding 0, 1, ..., 9: batches [0-3], [4-7], [8, 9] (an uneven last batch)."""
+    ds = data.ImageSet(torch.arange(10.0).view(10, 1, 1, 1))
+    return data.TensorLoader(ds, batch_size=batch_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# history
+# ---------------------------------------------------------------------------------------------
+
+def test_history_is_the_mean_over_samples_not_batches():
+    loader = ten_values()
+    # batch means are 1.5, 5.5 and 8.5: their plain mean would be 5.1666..., the sample mean 4.5
+    logs = train.evaluate(Scale(), loader, step=mean_step)
+    assert logs["loss"] == pytest.approx(4.5, abs=1e-12)
+    assert logs["first"] == pytest.approx((0 * 4 + 4 * 4 + 8 * 2) / 10, abs=1e-12)
+    model = Scale()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # the weight stays at 1
+    history = train.fit(model, loader, ten_values(3), step=mean_step, num_epochs=2,
+                        optimizer=optimizer, progress=False)
+    assert history["train_loss"] == [4.5, 4.5] and history["val_loss"] == [4.5, 4.5]
+    assert history["epoch"] == [1, 2] and len(history["seconds"]) == 2
+
+
+def test_history_helpers():
+    history = train.History()
+    for value in (3.0, 1.0, 2.0):
+        history.log("val_loss", torch.tensor(value))
+    assert history.last("val_loss") == 2.0 and history.best_epoch("val_loss") == 2
+    assert history.best_epoch("val_loss", mode="max") == 1
+
+
+def test_fit_checks_its_arguments():
+    loader = ten_values()
+    with pytest.raises(ValueError, match="exactly one of loss="):
+        train.fit(Scale(), loader, num_epochs=1)
+    with pytest.raises(ValueError, match="exactly one of loss="):
+        train.fit(Scale(), loader, loss=losses.mse, step=mean_step, num_epochs=1)
+    with pytest.raises(ValueError, match="num_epochs must be >= 1, got 0"):
+        train.fit(Scale(), loader, step=mean_step, num_epochs=0)
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    model = Scale()
+    stop = train.EarlyStopping(patience=2)
+    history = train.History()
+    for epoch, (w, val) in enumerate([(1.0, 3.0), (2.0, 1.0), (3.0, 2.0), (4.0, 2.5)], start=1):
+        model.w.data.fill_(w)
+        history.log("val_loss", val)
+        stopped = stop(epoch, model, history)
+    assert stopped and stop.best_epoch == 2 and model.w.item() == 2.0
+
+
+def test_resume_after_the_last_epoch_trains_nothing(tmp_path):
+    model = Scale()
+    ckpt = train.Checkpoint(tmp_path / "c.pt", monitor=None)
+    train.fit(model, ten_values(), step=mean_step, num_epochs=2, callbacks=[ckpt],
+              progress=False)
+    history = train.fit(Scale(), ten_values(), step=mean_step, num_epochs=2,
+                        resume_from=ckpt.path, progress=False)
+    assert history["epoch"] == [1, 2]
+    assert not ckpt.best_path.exists()  # monitor=None: no best file
+
+
+# ---------------------------------------------------------------------------------------------
+# reproducibility: one seeded run per model family, twice
+# ---------------------------------------------------------------------------------------------
+
+def digits_like(n=24, size=8, classes=3):
+    g = torch.Generator().manual_seed(7)
+    x = torch.rand(n, 1, size, size, generator=g)
+    return data.ImageSet(x, torch.arange(n) % classes, [str(i) for i in range(classes)])
+
+
+def run_family(family, seed):
+    """Seed, build the model and the loaders, train two epochs: (history, final weights)."""
+    config.seed_everything(seed)
+    ds = digits_like()
+    train_loader, val_loader = data.loaders(ds.subset(range(16)), ds.subset(range(16, 24)), 6,
+                                            seed=seed)
+    kw = dict(num_epochs=2, progress=False, seed=seed)
+    if family == "gan":
+        g = models.Generator((1, 8, 8), latent_dim=4, channels=(8, 4))
+        d = models.Discriminator((1, 8, 8), channels=(4, 8))
+        history = gan.fit_gan(g, d, train_loader, n_snapshot=4, **kw)
+        return history, {**g.state_dict(), **{f"d.{k}": v for k, v in d.state_dict().items()}}
+    shape, channels = (1, 8, 8), (4, 8)
+    if family == "ae":
+        model, fit = models.ConvAE(shape, channels=channels), dict(loss=losses.bce)
+    elif family == "vae":
+        model, fit = models.ConvVAE(shape, channels=channels), dict(step=losses.vae_step())
+    elif family == "cvae":
+        model = models.ConvCVAE(shape, cond_dim=3, channels=channels)
+        fit = dict(step=losses.vae_step(condition=lambda y: F.one_hot(y, 3).float()))
+    else:  # a classifier with dropout: the draws must repeat too
+        model = models.ConvClassifier(shape, num_classes=3, channels=channels)
+        fit = dict(step=train.classifier_step())
+    history = train.fit(model, train_loader, val_loader, **fit, **kw)
+    return history, model.state_dict()
+
+
+@pytest.mark.parametrize("family", ["ae", "vae", "cvae", "classifier", "gan"])
+def test_same_seed_same_metrics_twice_other_seed_other_metrics(family):
+    (h1, w1), (h2, w2) = run_family(family, 0), run_family(family, 0)
+    numbers = lambda h: {k: v for k, v in h.items() if k != "seconds"}
+    assert numbers(h1) == numbers(h2)  # exactly, not approximately
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
+    h3, _ = run_family(family, 1)
+    assert numbers(h3) != numbers(h1)
