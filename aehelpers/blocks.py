@@ -134,8 +134,12 @@ class CSPUp(nn.Module):
 # inspection
 # ---------------------------------------------------------------------------------------------
 
-def shape_trace(model: nn.Module, x: torch.Tensor, verbose: bool = True) -> list[dict]:
-    """Run x through the model; return (and print) each leaf layer's output shape and parameters."""
+def shape_trace(model: nn.Module, x: torch.Tensor, verbose: bool = True,
+                extra=()) -> list[dict]:
+    """Run x through the model; return (and print) each leaf layer's output shape and parameters.
+
+    `extra` holds further inputs of model(x, *extra), e.g. the condition of 05's CVAE.
+    """
     rows, hooks = [], []
 
     def hook(name):
@@ -153,7 +157,7 @@ def shape_trace(model: nn.Module, x: torch.Tensor, verbose: bool = True) -> list
     model.eval()
     try:
         with torch.no_grad():
-            model(x)
+            model(x, *extra)
     finally:
         for h in hooks:
             h.remove()

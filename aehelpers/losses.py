@@ -6,7 +6,8 @@ is comparable with published MNIST figures (~100 nats). Divide by H*W*C for a pe
     loss = losses.bce(x_hat, x)                               # 01: Bernoulli log-likelihood
     step = losses.vae_step(kl="closed", beta=1.0)             # 04: negative ELBO for train.fit
 
-Introduced in 01 (bce, mse) and 04 (the ELBO and the two KL estimators).
+Introduced in 01 (bce, mse) and 04 (the ELBO, the two KL estimators, `kl_mc_draws` to measure
+the Monte-Carlo estimator's noise, and `importance_nll`, a tighter bound than the ELBO).
 This module imports nothing else from the package.
 """
 

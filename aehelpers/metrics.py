@@ -4,7 +4,9 @@
     metrics.ssim(x_hat, x)        # structural similarity per image in [-1, 1], shape (B,)
 
 Images are float tensors (B, C, H, W) with values in [0, 1]. Introduced in 01 (mse) and 02 (psnr,
-ssim); anomaly scores and AUROC live in `anomaly`. This module imports nothing else from the package.
+ssim), 04 (active_units) and 05 (cell_crop, center_of_mass_cell, position_accuracy: judging
+where a generated digit was drawn); anomaly scores and AUROC live in `anomaly`.
+This module imports nothing else from the package.
 """
 
 from __future__ import annotations
@@ -116,12 +118,14 @@ def cell_crop(x: torch.Tensor, row, col, grid: int = 3) -> torch.Tensor:
                         for i, (r, c) in enumerate(zip(row.tolist(), col.tolist()))])
 
 
-def center_of_mass_cell(x: torch.Tensor, grid: int = 3):
+def center_of_mass_cell(x: torch.Tensor, grid: int = 3, threshold: float = 0.0):
     """(row, col) of the grid cell that holds each image's centre of mass (of intensity): (B,) each.
 
-    An empty image (all zeros) has no centre: its row and col are -1, never a valid cell.
+    Pixels at or below `threshold` count as empty, so a faint haze over the whole canvas does not
+    pull the centre towards the middle. An empty image has no centre: row and col are -1.
     """
     x = x.detach().float().sum(1)  # (B, H, W), channels summed
+    x = x * (x > threshold)
     b, h, w = x.shape
     mass = x.flatten(1).sum(1)
     ys = (x.sum(2) * torch.arange(h, device=x.device)).sum(1) / mass.clamp_min(1e-12)
@@ -132,9 +136,9 @@ def center_of_mass_cell(x: torch.Tensor, grid: int = 3):
     return row.masked_fill(empty, -1), col.masked_fill(empty, -1)
 
 
-def position_accuracy(x: torch.Tensor, row, col, grid: int = 3) -> float:
+def position_accuracy(x: torch.Tensor, row, col, grid: int = 3, threshold: float = 0.0) -> float:
     """Fraction of images whose centre of mass lies in the asked cell (row, col)."""
-    r, c = center_of_mass_cell(x, grid)
+    r, c = center_of_mass_cell(x, grid, threshold)
     row = torch.as_tensor(row).to(r.device).expand(len(x))
     col = torch.as_tensor(col).to(c.device).expand(len(x))
     return ((r == row) & (c == col)).float().mean().item()

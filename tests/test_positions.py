@@ -65,3 +65,10 @@ def test_cell_crop_shape_and_content():
     crop = metrics.cell_crop(x, torch.tensor([0, 2]), torch.tensor([1, 2]))
     assert crop.shape == (2, 1, 2, 2)
     assert torch.equal(crop[0, 0], x[0, 0, 0:2, 2:4]) and torch.equal(crop[1, 0], x[1, 0, 4:6, 4:6])
+
+
+def test_threshold_ignores_a_faint_haze():
+    x = torch.full((1, 1, 30, 30), 0.05)
+    x[0, 0, 2:8, 2:8] = 1.0  # a blob in the top-left cell, on a haze over the whole canvas
+    assert metrics.center_of_mass_cell(x)[0].item() == 1  # the haze drags the centre inwards
+    assert metrics.position_accuracy(x, 0, 0, threshold=0.1) == 1.0
