@@ -65,15 +65,16 @@ def rng_state(loaders=()) -> dict:
 
 def set_rng_state(state: dict, loaders=()):
     """Restore a snapshot taken by rng_state (loaders in the same order)."""
-    torch.set_rng_state(state["torch"])
+    # states are CPU byte tensors, whatever map_location moved the rest of the file to
+    torch.set_rng_state(state["torch"].cpu())
     if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
     kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    np.random.set_state((kind, keys.cpu().numpy().astype(np.uint32), pos, has_gauss, gauss))
     random.setstate(_as_tuples(state["python"]))
     for g, saved in zip(_loader_generators(loaders), state["loaders"]):
         if isinstance(g, torch.Generator) and saved is not None:
-            g.set_state(saved)
+            g.set_state(saved.cpu())
 
 
 def _as_tuples(x):

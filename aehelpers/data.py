@@ -44,6 +44,8 @@ class ImageSet(Dataset):
                  name: str = "images", skipped=None):
         if x.ndim != 4:
             raise ValueError(f"{name}: expected images of shape (N, C, H, W), got {tuple(x.shape)}")
+        if x.dtype == torch.uint8:  # 0-255 pixels would break BCE and every [0, 1] assumption
+            raise ValueError(f"{name}: images are uint8 (0-255); pass x.float() / 255")
         self.x = x.float()
         self.y = torch.zeros(len(x), dtype=torch.long) if y is None else torch.as_tensor(y).long()
         self.classes = list(classes) if classes is not None else ["all"]

@@ -134,6 +134,10 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
         raise ValueError("pass exactly one of loss= (a reconstruction loss) or step=")
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+        if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
+            raise ValueError(f"{name} yields no batches: its dataset is empty (or smaller than "
+                             f"batch_size with drop_last=True); check the split fractions")
     step = step or reconstruction_step(loss, noise)
     device = torch.device(device) if device else config.current().device
     model.to(device)

@@ -27,6 +27,8 @@ def test_imageset_checks_its_shape_and_subsets():
     ds = data.ImageSet(torch.rand(10, 1, 8, 8), torch.arange(10))
     assert ds.shape == (1, 8, 8) and len(ds) == 10
     assert ds.subset([2, 5]).y.tolist() == [2, 5]
+    with pytest.raises(ValueError, match=r"uint8 \(0-255\); pass x.float\(\) / 255"):
+        data.ImageSet(torch.zeros(2, 1, 4, 4, dtype=torch.uint8))
 
 
 def test_split_is_seeded_and_disjoint():

@@ -105,6 +105,7 @@ def test_save_is_atomic_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch)
     assert sorted(p.name for p in path.parent.iterdir()) == ["c.pt"]  # no temporary file left
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_checkpoint_that_runs_code_is_refused(tmp_path):
     class Payload:
         def __reduce__(self):

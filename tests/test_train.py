@@ -135,3 +135,11 @@ def test_same_seed_same_metrics_twice_other_seed_other_metrics(family):
     assert all(torch.equal(w1[k], w2[k]) for k in w1)
     h3, _ = run_family(family, 1)
     assert numbers(h3) != numbers(h1)
+
+
+def test_an_empty_loader_is_named():
+    empty = data.TensorLoader(data.ImageSet(torch.zeros(0, 1, 4, 4)))
+    with pytest.raises(ValueError, match="val_loader yields no batches: its dataset is empty"):
+        train.fit(Scale(), ten_values(), empty, step=mean_step, num_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="train_loader yields no batches"):
+        train.fit(Scale(), empty, step=mean_step, num_epochs=1, progress=False)
