@@ -22,7 +22,7 @@ plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "axes.spines.top": F
 
 
 def savefig(fig, name: str, notebook_dir: Path | None = None) -> Path:
-    """Save fig as <media>/<notebook>/<name>.png (the folder config.setup chose); return the path."""
+    """Save fig as <media>/<notebook>/<name>.png (the folder setup chose); return the path."""
     folder = Path(notebook_dir) if notebook_dir else config.current().media_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
@@ -30,12 +30,22 @@ def savefig(fig, name: str, notebook_dir: Path | None = None) -> Path:
     return path
 
 
+def _latent_axes(fig, ax, title):
+    """Label the axes of a latent-plane figure z[0] / z[1] and give it a title."""
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 def _to_hwc(img: torch.Tensor) -> np.ndarray:
     img = img.detach().float().cpu().clamp(0, 1)
     return img[0].numpy() if img.shape[0] == 1 else img.permute(1, 2, 0).numpy()
 
 
-def image_grid(rows, row_titles=None, col_titles=None, scale: float = 1.1, title: str | None = None):
+def image_grid(rows, row_titles=None, col_titles=None, scale: float = 1.1,
+               title: str | None = None):
     """Show a list of image batches, one batch (N, C, H, W) per row."""
     rows = [r for r in rows]
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
@@ -89,30 +99,27 @@ def latent_scatter(z: torch.Tensor, y: torch.Tensor, classes=None, title: str | 
     cbar = fig.colorbar(points, ax=ax, ticks=range(10))
     if classes is not None:
         cbar.ax.set_yticklabels(list(classes)[:10])
-    ax.set_xlabel("z[0]")
-    ax.set_ylabel("z[1]")
-    if title:
-        ax.set_title(title)
-    return fig
+    return _latent_axes(fig, ax, title)
 
 
 @torch.no_grad()
-def latent_grid(decode, low: float = -4.0, high: float = 4.0, n: int = 15, title: str | None = None,
-                device=None):
-    """Decode an n x n grid of 2-D latent points over [low, high]^2 and tile the images."""
-    axis = torch.linspace(low, high, n)
-    zz = torch.stack(torch.meshgrid(axis.flip(0), axis, indexing="ij"), -1)  # top row = high z[1]
-    z = zz.reshape(-1, 2)[:, [1, 0]]
+def latent_grid(decode, low=-4.0, high=4.0, n: int = 15, title: str | None = None, device=None):
+    """Decode an n x n grid of 2-D latent points over [low, high]^2 and tile the images.
+
+    low and high are numbers, or pairs (for z[0], z[1]) to span a rectangle such as the range
+    of the real codes.
+    """
+    (low0, low1), (high0, high1) = [(v, v) if isinstance(v, (int, float)) else tuple(map(float, v))
+                                    for v in (low, high)]
+    cols = torch.linspace(low0, high0, n)  # z[0], left to right
+    rows = torch.linspace(high1, low1, n)  # z[1], top row = highest
+    z = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), -1).reshape(-1, 2)[:, [1, 0]]
     imgs = decode(z.to(device) if device else z).cpu()
     c, h, w = imgs.shape[1:]
     tiled = imgs.view(n, n, c, h, w).permute(2, 0, 3, 1, 4).reshape(c, n * h, n * w)
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.imshow(_to_hwc(tiled), cmap="gray", extent=(low, high, low, high))
-    ax.set_xlabel("z[0]")
-    ax.set_ylabel("z[1]")
-    if title:
-        ax.set_title(title)
-    return fig
+    ax.imshow(_to_hwc(tiled), cmap="gray", extent=(low0, high0, low1, high1), aspect="auto")
+    return _latent_axes(fig, ax, title)
 
 
 @torch.no_grad()
@@ -144,16 +151,20 @@ def bar_table(values: dict, ylabel: str, title: str | None = None, fmt: str = "{
 
 def grouped_bars(groups: dict, ylabel: str, title: str | None = None, fmt: str = "{:.1f}",
                  ylim=None):
-    """Bars per group and series: groups = {group label: {series label: value}}; values on bars."""
+    """Bars per group and series: groups = {group label: {series label: value}}; values on bars.
+
+    Up to 30 bars carry their value; with more, the figure is 10 inches wide and unlabelled.
+    """
     series = list(dict.fromkeys(s for g in groups.values() for s in g))
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(0.55 * len(groups) * len(series) + 1.8, 3.2))
+    n_bars = len(groups) * len(series)
+    fig, ax = plt.subplots(figsize=(min(0.55 * n_bars + 1.8, 10), 3.2))
     for k, s in enumerate(series):
         xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(groups))]
         vals = [g.get(s, np.nan) for g in groups.values()]
         bars = ax.bar(xs, vals, width, label=s)
         for bar, v in zip(bars, vals):
-            if np.isfinite(v):
+            if np.isfinite(v) and n_bars <= 30:  # more values than that do not fit: see a table
                 ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                             ha="center", va="bottom", fontsize=6)
     ax.set_xticks(range(len(groups)), list(groups), rotation=30, ha="right")
