@@ -1,0 +1,294 @@
+"""Well crops for leak detection (07_well_leaks): a seeded generator, and your own folder.
+
+    sets = wells.synthetic(n_train=800, n_leak=60, n_test_normal=150, n_test_leak=50, seed=0)
+    sets["train"], sets["leak"], sets["test"]          # ImageSets; labels 0 = normal, 1 = leak
+    sets = wells.load_folder("data/wells", size=64)     # the same three sets from disk (`full`)
+
+The original task photographed wells from above and cut small crops around each one, padded with
+black to 64 x 64. Those images are not public, so `render` draws look-alikes: a lit well (a bright
+ring around a darker or brighter disc) on textured ground, of varying colour, size, position in
+the crop and light, pasted on black; a leak ("proliv") is a dark spill running out from the rim.
+Every random draw comes from one torch.Generator, so a seed gives the same tensors on any machine.
+
+`framing` says how a crop becomes size x size: "pad" (as the originals: the crop at its own scale
+in the middle of a black canvas) or "crop" (the same crop stretched to fill the canvas, no black).
+Real crops come padded already: `crop_to_content` removes the black border of any image.
+Introduced in 07_well_leaks. This module imports only config and data.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import config, data
+
+CLASSES = ["normal", "leak"]
+FRAMINGS = ("pad", "crop")
+
+
+# ---------------------------------------------------------------------------------------------
+# scene parameters: one row per image, all drawn from one generator
+# ---------------------------------------------------------------------------------------------
+
+def _uniform(g, n, low, high):
+    return low + (high - low) * torch.rand(n, generator=g)
+
+
+def _draw_scenes(n: int, g: torch.Generator, crop_range) -> dict:
+    """Random geometry, colours and light of n wells (crop pixel units); leaks drawn for all."""
+    lo, hi = crop_range
+    p = {"h": torch.randint(lo, hi + 1, (n,), generator=g).float(),
+         "w": torch.randint(lo, hi + 1, (n,), generator=g).float()}
+    side = torch.minimum(p["h"], p["w"])
+    p["r"] = side * _uniform(g, n, 0.22, 0.32)  # outer radius of the rim
+    p["ring"] = _uniform(g, n, 0.25, 0.45)  # rim thickness as a fraction of r
+    # the well sits near, not at, the crop centre (crops were cut by hand)
+    p["cx"] = p["w"] / 2 + (p["w"] / 2 - p["r"]) * _uniform(g, n, -0.35, 0.35)
+    p["cy"] = p["h"] / 2 + (p["h"] / 2 - p["r"]) * _uniform(g, n, -0.35, 0.35)
+    p["ground"] = _uniform(g, 3 * n, 0.25, 0.55).view(n, 3)  # brownish-green-grey soil
+    p["rim"] = _uniform(g, 3 * n, 0.75, 1.0).view(n, 3)  # bright concrete, tinted by the lamp
+    p["inside"] = _uniform(g, n, 0.1, 0.85)[:, None] * _uniform(g, 3 * n, 0.8, 1.0).view(n, 3)
+    p["light"] = _uniform(g, n, 0.65, 1.15)  # overall exposure
+    p["tilt"] = _uniform(g, n, 0.0, 0.35)  # strength of a light gradient across the crop
+    p["tilt_dir"] = _uniform(g, n, 0.0, 2 * math.pi)
+    # a leak: direction, angular width, reach beyond the rim, darkness, and a ragged edge
+    p["leak_dir"] = _uniform(g, n, 0.0, 2 * math.pi)
+    p["leak_width"] = _uniform(g, n, 0.3, 0.9)  # radians (Gaussian sigma of the spill's angle)
+    p["leak_reach"] = p["r"] * _uniform(g, n, 0.4, 1.2)
+    p["leak_dark"] = _uniform(g, n, 0.6, 0.9)  # fraction of light the spill absorbs
+    p["leak_ragged"] = _uniform(g, 3 * n, -0.25, 0.25).view(n, 3)
+    p["leak_phase"] = _uniform(g, 3 * n, 0.0, 2 * math.pi).view(n, 3)
+    p["texture"] = torch.rand(n, 1, 8, 8, generator=g)  # coarse ground texture, upsampled below
+    # a puddle or shadow somewhere on the ground, in half the crops of either class: darkness
+    # alone must not give a leak away, only darkness that runs out of the rim
+    p["shadow"] = (torch.rand(n, generator=g) < 0.5).float() * _uniform(g, n, 0.25, 0.55)
+    p["shadow_xy"] = torch.rand(n, 2, generator=g)  # where, as a fraction of the crop
+    p["shadow_size"] = p["r"] * _uniform(g, n, 0.3, 0.7)
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+# ---------------------------------------------------------------------------------------------
+
+def _crop_coords(p: dict, size: int, framing: str):
+    """Pixel-centre coordinates (x, y) in crop pixels for every canvas pixel, and the crop mask."""
+    n = len(p["h"])
+    grid = torch.arange(size, dtype=torch.float32) + 0.5
+    gx, gy = grid.view(1, 1, size), grid.view(1, size, 1)
+    h, w = p["h"].view(n, 1, 1), p["w"].view(n, 1, 1)
+    if framing == "pad":  # crop at its own scale, centred, black around it
+        top, left = torch.floor((size - h) / 2), torch.floor((size - w) / 2)
+        x, y = gx - left, gy - top
+        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    else:  # the crop stretched over the whole canvas
+        x, y = gx * w / size, gy * h / size
+        inside = torch.ones(n, size, size, dtype=torch.bool)
+    return x.expand(n, size, size), y.expand(n, size, size), inside
+
+
+def _soft_step(t: torch.Tensor, width: float = 0.7) -> torch.Tensor:
+    """0 -> 1 over about `width` pixels around t = 0: anti-aliased edges."""
+    return torch.sigmoid(t / width)
+
+
+def _render(p: dict, leak: torch.Tensor, size: int, framing: str, g: torch.Generator,
+            noise: float) -> torch.Tensor:
+    n = len(leak)
+    x, y, inside = _crop_coords(p, size, framing)
+    v = lambda k: p[k].view(n, 1, 1)
+    dx, dy = x - v("cx"), y - v("cy")
+    rho, phi = torch.sqrt(dx**2 + dy**2), torch.atan2(dy, dx)
+    r, r_in = v("r"), v("r") * (1 - v("ring"))
+    # ground: a colour times a smooth texture sampled at the crop position
+    uv = torch.stack([x / v("w") * 2 - 1, y / v("h") * 2 - 1], dim=-1)
+    texture = F.grid_sample(p["texture"], uv, mode="bilinear", align_corners=False)[:, 0]
+    img = p["ground"].view(n, 3, 1, 1) * (0.9 + 0.2 * texture[:, None])
+    # the rim (a bright ring) and the inside of the well (a disc)
+    disc = _soft_step(r_in - rho)[:, None]
+    ring = (_soft_step(r - rho) - _soft_step(r_in - rho))[:, None]
+    img = (img * (1 - disc - ring) + p["inside"].view(n, 3, 1, 1) * disc
+           + p["rim"].view(n, 3, 1, 1) * ring)
+    # a leak: a dark tongue from the rim outward, widest at its direction, with a ragged edge
+    angle = torch.remainder(phi - v("leak_dir") + math.pi, 2 * math.pi) - math.pi
+    k = torch.arange(1, 4, dtype=torch.float32).view(1, 3, 1, 1)
+    ragged = 1 + (p["leak_ragged"].view(n, 3, 1, 1) *
+                  torch.sin(k * 3 * phi[:, None] + p["leak_phase"].view(n, 3, 1, 1))).sum(1)
+    reach = v("leak_reach") * torch.exp(-0.5 * (angle / v("leak_width")) ** 2) * ragged
+    fade = (reach / (0.3 * r)).clamp(0, 1)  # thin at the tongue's sides, so no hard radial edge
+    spill = _soft_step(r + reach - rho) * _soft_step(rho - 0.85 * r_in) * fade
+    spill = spill * leak.view(n, 1, 1).float()
+    img = img * (1 - v("leak_dark")[:, None] * spill[:, None])
+    # a puddle/shadow on the ground, away from the rim (pushed out if it would touch it)
+    sx = p["shadow_xy"][:, 0].view(n, 1, 1) * v("w")
+    sy = p["shadow_xy"][:, 1].view(n, 1, 1) * v("h")
+    away = torch.sqrt((sx - v("cx")) ** 2 + (sy - v("cy")) ** 2)
+    push = ((r + v("shadow_size") * 1.5 - away).clamp_min(0) / away.clamp_min(1e-3))
+    sx, sy = sx + (sx - v("cx")) * push, sy + (sy - v("cy")) * push
+    blob = _soft_step(v("shadow_size") - torch.sqrt((x - sx) ** 2 + (y - sy) ** 2), 1.5)
+    img = img * (1 - v("shadow")[:, None] * blob[:, None])
+    # light: exposure and a linear gradient across the crop
+    gx_dir, gy_dir = torch.cos(v("tilt_dir")), torch.sin(v("tilt_dir"))
+    gradient = 1 + v("tilt") * (gx_dir * (x / v("w") - 0.5) + gy_dir * (y / v("h") - 0.5)) * 2
+    img = img * (v("light") * gradient)[:, None]
+    if noise > 0:  # sensor noise
+        img = img + noise * torch.randn(img.shape, generator=g)
+    return (img.clamp(0, 1) * inside[:, None]).contiguous()  # black outside the crop
+
+
+def render(n: int, leak=False, seed: int = 0, size: int = 64, framing: str = "pad",
+           crop_range=(28, 48), noise: float = 0.02, name: str | None = None) -> data.ImageSet:
+    """n RGB well crops (n, 3, size, size) in [0, 1]; leak: bool or (n,) bools; labels 1 = leak."""
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing is one of {FRAMINGS}, got {framing!r}")
+    lo, hi = crop_range
+    if not 8 <= lo <= hi <= size:
+        raise ValueError(f"crop_range must satisfy 8 <= low <= high <= size={size}, "
+                         f"got {crop_range}")
+    leak = torch.as_tensor(leak, dtype=torch.bool).expand(n).clone()
+    g = torch.Generator().manual_seed(seed)
+    p = _draw_scenes(n, g, crop_range)  # drawn before rendering, so framing never changes a scene
+    chunks = []
+    for i in range(0, n, 64):  # small chunks stay in cache: several times faster than all at once
+        part = {k: t[i:i + 64] for k, t in p.items()}
+        chunks.append(_render(part, leak[i:i + 64], size, framing, g, noise))
+    x = torch.cat(chunks) if chunks else torch.zeros(0, 3, size, size)
+    return data.ImageSet(x, leak.long(), CLASSES, name or f"wells/{framing}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the three sets of the original task: train (normal), leak (leaking), test (labelled)
+# ---------------------------------------------------------------------------------------------
+
+def _join(a: data.ImageSet, b: data.ImageSet, name: str) -> data.ImageSet:
+    return data.ImageSet(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]), CLASSES, name)
+
+
+def synthetic(n_train: int = 800, n_leak: int = 60, n_test_normal: int = 150,
+              n_test_leak: int = 50, seed: int = 0, size: int = 64, framing: str = "pad",
+              **render_kwargs) -> dict:
+    """{"train": normal, "leak": leaking, "test": labelled mix}: the original folders' layout.
+
+    Each set has its own sub-seed, so changing one count never changes the images of another set.
+    """
+    kw = dict(size=size, framing=framing, **render_kwargs)
+    test_normal = render(n_test_normal, False, seed * 1000 + 3, **kw)
+    test_leak = render(n_test_leak, True, seed * 1000 + 4, **kw)
+    return {"train": render(n_train, False, seed * 1000 + 1, name="wells/train", **kw),
+            "leak": render(n_leak, True, seed * 1000 + 2, name="wells/leak", **kw),
+            "test": _join(test_normal, test_leak, "wells/test")}
+
+
+def load_folder(root=None, size: int = 64, grey: bool = False) -> dict:
+    """Read train/ (normal), leak/ (leaking) and test/{normal,leak}/ under root into ImageSets.
+
+    root defaults to <data>/wells (data/ or $AEH_DATA). Images of any size are resized to size.
+    """
+    root = Path(root).expanduser() if root else config.data_root() / "wells"
+    layout = "train/*.png (normal), leak/*.png (leaking), test/normal/*.png and test/leak/*.png"
+    needed = [root / "train", root / "leak", root / "test" / "normal", root / "test" / "leak"]
+    missing = [str(d.relative_to(root)) for d in needed if not d.is_dir()]
+    if not root.is_dir() or missing:
+        what = f"{root} does not exist" if not root.is_dir() else \
+            f"{root} lacks {', '.join(missing)}"
+        raise data.DatasetNotFoundError(
+            f"well images not found: {what}. Expected the layout {layout} (any image format), "
+            f"or point {config.DATA_ENV} at a folder that holds wells/.")
+    read = lambda d, nm: data.image_folder(d, size=size, grey=grey, name=nm)
+    train, leak = read(root / "train", "wells/train"), read(root / "leak", "wells/leak")
+    test = read(root / "test", "wells/test")
+    if test.classes != ["leak", "normal"]:
+        raise data.DatasetNotFoundError(f"{root / 'test'} must hold exactly the subfolders "
+                                        f"normal/ and leak/, found {test.classes}")
+    test_y = (test.y == test.classes.index("leak")).long()  # folder order is alphabetical
+    return {"train": data.ImageSet(train.x, torch.zeros(len(train)), CLASSES, "wells/train"),
+            "leak": data.ImageSet(leak.x, torch.ones(len(leak)), CLASSES, "wells/leak"),
+            "test": data.ImageSet(test.x, test_y, CLASSES, "wells/test")}
+
+
+def crop_to_content(x: torch.Tensor, size: int | None = None, level: float = 0.02) -> torch.Tensor:
+    """Cut each image to the box of its non-black pixels (any channel > level), resize to size."""
+    size = size or x.shape[-1]
+    out = []
+    for img in x:
+        rows = torch.nonzero(img.amax(dim=(0, 2)) > level).flatten()
+        cols = torch.nonzero(img.amax(dim=(0, 1)) > level).flatten()
+        if len(rows) and len(cols):  # an all-black image stays as it is
+            img = img[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        out.append(data.resize(img[None], size)[0])
+    return torch.stack(out)
+
+
+def content_mse(x_hat: torch.Tensor, x: torch.Tensor, level: float = 0.02) -> torch.Tensor:
+    """Squared error per image averaged over its non-black pixels only (the crop): shape (N,).
+
+    The plain mean over 64 x 64 divides by the padding too, so it shrinks with the crop's area.
+    """
+    mask = (x.amax(dim=1, keepdim=True) > level).float()
+    squared = (x_hat - x).pow(2).mean(1, keepdim=True) * mask
+    return squared.flatten(1).sum(1) / mask.flatten(1).sum(1).clamp_min(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# augmentation for training on few normal wells (07's "next steps")
+# ---------------------------------------------------------------------------------------------
+
+def augment(x: torch.Tensor, g: torch.Generator, flip: bool = True, shift: int = 3,
+            brightness: float = 0.15) -> torch.Tensor:
+    """Random flips, shifts by up to `shift` pixels (black enters) and brightness x(1 +- b)."""
+    n = len(x)
+    if flip:
+        hflip = torch.rand(n, generator=g) < 0.5
+        vflip = torch.rand(n, generator=g) < 0.5
+        x = torch.where(hflip.view(n, 1, 1, 1), x.flip(-1), x)
+        x = torch.where(vflip.view(n, 1, 1, 1), x.flip(-2), x)
+    if shift > 0:
+        padded = F.pad(x, (shift,) * 4)  # zero padding: the canvas edge is black anyway
+        offsets = torch.randint(0, 2 * shift + 1, (n, 2), generator=g)
+        h, w = x.shape[-2:]
+        x = torch.stack([padded[i, :, a:a + h, b:b + w]
+                         for i, (a, b) in enumerate(offsets.tolist())])
+    if brightness > 0:
+        x = x * (1 + brightness * (2 * torch.rand(n, 1, 1, 1, generator=g) - 1))
+    return x.clamp(0, 1)
+
+
+def augmented_step(step, seed: int = 0, **augment_kwargs):
+    """Wrap a train.fit step so training batches are augmented (input and target alike)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def wrapped(model, batch, epoch=0):
+        if model.training:
+            batch = (augment(batch[0], g, **augment_kwargs), *batch[1:])
+        return step(model, batch, epoch)
+    return wrapped
+
+
+# ---------------------------------------------------------------------------------------------
+# a threshold from a LABELLED validation split (anomaly.threshold_at_fpr needs normal data only)
+# ---------------------------------------------------------------------------------------------
+
+def threshold_max_f1(scores, labels) -> float:
+    """Threshold (flag = score > t) with the highest F1 on labelled scores; ties: the lowest t."""
+    s = torch.as_tensor(scores, dtype=torch.float64).flatten()
+    y = torch.as_tensor(labels).flatten().bool()
+    if len(s) != len(y) or not y.any():
+        raise ValueError("threshold_max_f1 needs one label per score and at least one anomaly")
+    candidates = torch.cat([s.unique(), s.min().view(1) - 1])  # each score, and 'flag everything'
+    flags = s[None, :] > candidates[:, None]
+    tp = (flags & y).sum(1).double()
+    f1 = 2 * tp / (flags.sum(1) + y.sum())  # 2 TP / (2 TP + FP + FN)
+    return float(candidates[int(torch.argmax(f1))])
+
+
+def precision_recall(scores, labels):
+    """(precision, recall, average precision) over all thresholds, as numpy arrays and a float."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    s, y = torch.as_tensor(scores).numpy(), torch.as_tensor(labels).numpy()
+    precision, recall, _ = precision_recall_curve(y, s)
+    return precision, recall, float(average_precision_score(y, s))
