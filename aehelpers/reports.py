@@ -51,17 +51,20 @@ def _plain(v):
 
 
 def fill(text: str, metrics: dict, source: str = "metrics") -> str:
-    """Replace each {{ key }} or {{ key:fmt }} (key may be dotted: a.b) with its formatted value."""
+    """Replace each {{ key }} or {{ key:fmt }} (dotted keys a.b and a.0 index into dicts and lists)."""
     missing = []
 
     def lookup(match):
         key, fmt = match.group(1), match.group(2)
         value = metrics
-        for part in key.split("."):
-            if not isinstance(value, dict) or part not in value:
+        for part in key.split("."):  # a.b reads a dict, a.0 a list
+            if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            elif isinstance(value, dict) and part in value:
+                value = value[part]
+            else:
                 missing.append(key)
                 return match.group(0)
-            value = value[part]
         return format(value, fmt) if fmt else str(value)
 
     out = FIELD.sub(lookup, text)

@@ -49,9 +49,10 @@ def test_record_merges_and_converts(smoke_config):
 
 
 def test_fill_formats_and_dotted_keys():
-    text = "MSE {{ mse:.3f }} in {{ n }} epochs, {{ table.bce.value:.1f }}"
-    filled = reports.fill(text, {"mse": 0.12345, "n": 7, "table": {"bce": {"value": 99.94}}})
-    assert filled == "MSE 0.123 in 7 epochs, 99.9"
+    text = "MSE {{ mse:.3f }} in {{ n }} epochs, {{ table.bce.value:.1f }}, {{ range.1:.0f }}"
+    filled = reports.fill(text, {"mse": 0.12345, "n": 7, "table": {"bce": {"value": 99.94}},
+                                 "range": [1.0, 4.4]})
+    assert filled == "MSE 0.123 in 7 epochs, 99.9, 4"
 
 
 def test_fill_refuses_missing_numbers():
