@@ -146,5 +146,7 @@ def current() -> Config:
     global _current
     if _current is None:
         name = resolve_profile(None)
-        _current = Config(notebook="scratch", profile=name, media_dir=media_root(name) / "scratch")
+        # figures from a script that never called setup go to build/, not into the reports' media/
+        _current = Config(notebook="scratch", profile=name,
+                          media_dir=REPO_ROOT / "build" / "scratch" / "media")
     return _current
