@@ -9,10 +9,10 @@ train (the fit loop), metrics, anomaly (scores and thresholds), plots (figures i
 reports (metrics.json and PDF reports); gan (the GAN loop of 06).
 """
 
-from . import blocks, config, data, gan, losses, metrics, models, plots, reports, train
+from . import anomaly, blocks, config, data, gan, losses, metrics, models, plots, reports, train
 from .blocks import shape_trace
 from .config import setup
 
-__all__ = ["blocks", "config", "data", "gan", "losses", "metrics", "models", "plots", "reports",
-           "train", "setup", "shape_trace"]
+__all__ = ["anomaly", "blocks", "config", "data", "gan", "losses", "metrics", "models", "plots",
+           "reports", "train", "setup", "shape_trace"]
 __version__ = "0.1.0"
