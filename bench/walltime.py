@@ -51,9 +51,12 @@ def notebooks(run: bool = False) -> dict:
         for t in timings:
             per_nb.setdefault(t["notebook"], {})[profile] = t["seconds"]
         total = sum(t["seconds"] for t in timings)
+        n_all = len(list((common.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+        met = "yes" if total < TARGETS_S[profile] else "no"
+        if len(timings) < n_all:  # the file holds only the last `execute` call's notebooks
+            met = f"not judged: {len(timings)} of {n_all} notebooks timed"
         out["totals"][profile] = {"seconds": total, "notebooks": len(timings),
-                                  "target_s": TARGETS_S[profile],
-                                  "met": "yes" if total < TARGETS_S[profile] else "no"}
+                                  "target_s": TARGETS_S[profile], "met": met}
     for name in sorted(per_nb):
         out["rows"].append({"notebook": name, **{f"{p} s": per_nb[name].get(p, "-")
                                                  for p in TARGETS_S}})
