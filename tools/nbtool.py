@@ -6,8 +6,8 @@
 
 Percent format: a line "# %%" starts a code cell, "# %% [markdown]" a markdown cell (its lines
 start with "# "), and "# %% tags=[\"parameters\"]" a tagged code cell. Committed notebooks keep
-only the text outputs of cells marked "# NBVAL_CHECK_OUTPUT" (nbval compares those) and no
-execution counts; figures live in media/.
+only the text outputs (and an execution count, which nbval needs) of cells marked
+"# NBVAL_CHECK_OUTPUT"; nothing else, no figures: those live in media/.
 """
 
 import json
@@ -71,7 +71,11 @@ def nb2py(nb) -> str:
 
 
 def strip(nb, executed=None):
-    """Drop outputs except text outputs of NBVAL_CHECK_OUTPUT cells (taken from `executed`)."""
+    """Drop outputs except text outputs of NBVAL_CHECK_OUTPUT cells (taken from `executed`).
+
+    Checked cells are numbered 1, 2, ...: nbval refuses outputs on a cell without a count.
+    """
+    checked = 0
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -87,6 +91,9 @@ def strip(nb, executed=None):
                     keep.append(nbformat.v4.new_output(
                         "execute_result", data={"text/plain": out.data["text/plain"]}))
         cell.outputs = keep
+        if keep:
+            checked += 1
+            cell.execution_count = checked
     return nb
 
 
