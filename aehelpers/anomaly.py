@@ -64,7 +64,9 @@ def reconstruction_scores(model, x: torch.Tensor, score: str = "mse", batch_size
     out = []
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size].to(device) if device is not None else x[i:i + batch_size]
-        out.append(SCORES[score](model(xb), xb).float().cpu())
+        x_hat = model(xb)
+        x_hat = x_hat[0] if isinstance(x_hat, tuple) else x_hat  # a VAE returns (x_hat, mu, logvar)
+        out.append(SCORES[score](x_hat, xb).float().cpu())
     if isinstance(model, torch.nn.Module):
         model.train(was_training)
     return torch.cat(out)
@@ -160,6 +162,31 @@ def confusion(scores, labels, threshold: float) -> dict:
     return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, "precision": precision, "recall": recall,
             "fpr": fp / (fp + tn) if fp + tn else 0.0, "f1": f1, "accuracy": (tp + tn) / len(y),
             "threshold": float(threshold)}
+
+
+def threshold_max_f1(scores, labels) -> float:
+    """Threshold (flag = score > t) with the highest F1 on labelled scores; ties: the lowest t.
+
+    Needs labelled anomalies, so choose it on a validation split, never on the test set (07).
+    """
+    s = torch.as_tensor(scores, dtype=torch.float64).flatten()
+    y = torch.as_tensor(labels).flatten().bool()
+    if len(s) != len(y) or not y.any():
+        raise ValueError("threshold_max_f1 needs one label per score and at least one anomaly")
+    candidates = torch.cat([s.unique(), s.min().view(1) - 1])  # each score, and 'flag everything'
+    flags = s[None, :] > candidates[:, None]
+    tp = (flags & y).sum(1).double()
+    f1 = 2 * tp / (flags.sum(1) + y.sum())  # 2 TP / (2 TP + FP + FN)
+    return float(candidates[int(torch.argmax(f1))])
+
+
+def precision_recall(scores, labels):
+    """(precision, recall, average precision) over all thresholds, as numpy arrays and a float."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    s, y = torch.as_tensor(scores).numpy(), torch.as_tensor(labels).numpy()
+    precision, recall, _ = precision_recall_curve(y, s)
+    return precision, recall, float(average_precision_score(y, s))
 
 
 def evaluate(val_normal_scores, test_scores, test_labels, fpr: float = 0.05) -> dict:

@@ -271,24 +271,3 @@ def augmented_step(step, seed: int = 0, **augment_kwargs):
 # ---------------------------------------------------------------------------------------------
 # a threshold from a LABELLED validation split (anomaly.threshold_at_fpr needs normal data only)
 # ---------------------------------------------------------------------------------------------
-
-def threshold_max_f1(scores, labels) -> float:
-    """Threshold (flag = score > t) with the highest F1 on labelled scores; ties: the lowest t."""
-    s = torch.as_tensor(scores, dtype=torch.float64).flatten()
-    y = torch.as_tensor(labels).flatten().bool()
-    if len(s) != len(y) or not y.any():
-        raise ValueError("threshold_max_f1 needs one label per score and at least one anomaly")
-    candidates = torch.cat([s.unique(), s.min().view(1) - 1])  # each score, and 'flag everything'
-    flags = s[None, :] > candidates[:, None]
-    tp = (flags & y).sum(1).double()
-    f1 = 2 * tp / (flags.sum(1) + y.sum())  # 2 TP / (2 TP + FP + FN)
-    return float(candidates[int(torch.argmax(f1))])
-
-
-def precision_recall(scores, labels):
-    """(precision, recall, average precision) over all thresholds, as numpy arrays and a float."""
-    from sklearn.metrics import average_precision_score, precision_recall_curve
-
-    s, y = torch.as_tensor(scores).numpy(), torch.as_tensor(labels).numpy()
-    precision, recall, _ = precision_recall_curve(y, s)
-    return precision, recall, float(average_precision_score(y, s))

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from aehelpers import data, wells
+from aehelpers import anomaly, data, wells
 
 
 def test_same_seed_gives_identical_tensors_and_another_seed_does_not():
@@ -129,13 +129,13 @@ def test_augmented_step_changes_training_batches_only():
 def test_threshold_max_f1_finds_the_separating_threshold():
     scores = torch.tensor([0.1, 0.2, 0.3, 0.8, 0.9])
     labels = torch.tensor([0, 0, 0, 1, 1])
-    t = wells.threshold_max_f1(scores, labels)
+    t = anomaly.threshold_max_f1(scores, labels)
     assert 0.3 <= t < 0.8  # flags exactly the two anomalies
     # overlapping classes: the best F1 (0.8 here) is reached by flagging scores > 0.2
-    t = wells.threshold_max_f1(torch.tensor([0.1, 0.2, 0.3, 0.4]), torch.tensor([0, 0, 1, 1]))
+    t = anomaly.threshold_max_f1(torch.tensor([0.1, 0.2, 0.3, 0.4]), torch.tensor([0, 0, 1, 1]))
     assert t == pytest.approx(0.2)
     with pytest.raises(ValueError, match="at least one anomaly"):
-        wells.threshold_max_f1(scores, torch.zeros(5))
+        anomaly.threshold_max_f1(scores, torch.zeros(5))
 
 
 def test_crop_to_content_removes_the_black_border():
@@ -151,7 +151,7 @@ def test_crop_to_content_removes_the_black_border():
 
 
 def test_precision_recall_matches_a_perfect_ranking():
-    precision, recall, ap = wells.precision_recall(torch.tensor([0.1, 0.2, 0.8, 0.9]),
+    precision, recall, ap = anomaly.precision_recall(torch.tensor([0.1, 0.2, 0.8, 0.9]),
                                                    torch.tensor([0, 0, 1, 1]))
     assert ap == pytest.approx(1.0) and precision.max() == 1 and recall.max() == 1
 
