@@ -17,6 +17,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .blocks import CropTo, CSPUp, PadToMultiple, conv_block, norm_layer, padded_size, up_block
 
@@ -294,8 +295,9 @@ class Discriminator(nn.Module):
     """GAN discriminator (06_gan_csp): x (B, C, H, W) [+ labels y] -> one logit per image (B,).
 
     4x4 stride-2 convolutions with LeakyReLU(0.2) as in DCGAN, summed over positions (any H x W),
-    then a linear head. Conditional (num_classes > 0) by projection (Miyato & Koyama, 2018):
-    logit = w.h + embed(y).h. spectral_norm=True divides every weight by its largest singular
+    then a linear head. Conditional (num_classes > 0) twice over: the one-hot label enters as
+    num_classes extra input channels (Mirza & Osindero, 2014), and the head adds the projection
+    embed(y).h (Miyato & Koyama, 2018). spectral_norm=True divides every weight by its largest singular
     value (Miyato et al., 2018), which limits how sharply D can react and calms training.
     """
 
@@ -304,7 +306,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.in_shape, self.num_classes = tuple(in_shape), num_classes
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
-        layers, c = [PadToMultiple(2 ** len(channels))], in_shape[0]
+        layers, c = [PadToMultiple(2 ** len(channels))], in_shape[0] + num_classes
         for i, c_out in enumerate(channels):  # H x W => H/2 x W/2
             layers += [sn(nn.Conv2d(c, c_out, 4, stride=2, padding=1)),
                        norm_layer(norm if i else None, c_out),  # no norm on the input layer
@@ -315,10 +317,14 @@ class Discriminator(nn.Module):
         self.embed = sn(nn.Embedding(num_classes, c)) if num_classes else None
 
     def forward(self, x, y=None):
+        if self.num_classes:
+            y = _check_labels(y, len(x), self.num_classes)
+            maps = F.one_hot(y, self.num_classes).float()[:, :, None, None]
+            x = torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)  # label as channels
         h = self.features(x).sum(dim=(2, 3))  # (B, channels[-1])
         logit = self.head(h).squeeze(1)
         if self.num_classes:
-            logit = logit + (self.embed(_check_labels(y, len(x), self.num_classes)) * h).sum(1)
+            logit = logit + (self.embed(y) * h).sum(1)
         return logit
 
 
