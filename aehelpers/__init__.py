@@ -4,15 +4,31 @@
     cfg = config.setup("01_conv_ae")
 
 One concern per module: config (profile, seed, device, paths), data (datasets and loaders),
-noise (input corruptions), blocks (layers and shape_trace), models (AE, VAE, CVAE), losses,
-train (the fit loop), metrics, anomaly (scores and thresholds), plots (figures into media/), and
-reports (metrics.json and PDF reports); gan (the GAN loop of 06).
+noise (input corruptions), blocks (layers and shape_trace), models (AE, VAE, CVAE, GAN), losses,
+train (the fit loop) with checkpoint (safe saving and resuming), metrics, anomaly (scores and
+thresholds), gan (the GAN loop of 06), wells (the well images of 07), plots (figures into
+media/) and reports (metrics.json and PDF reports).
 """
 
-from . import anomaly, blocks, config, data, gan, losses, metrics, models, plots, reports, train
+from . import (
+    anomaly,
+    blocks,
+    checkpoint,
+    config,
+    data,
+    gan,
+    losses,
+    metrics,
+    models,
+    noise,
+    plots,
+    reports,
+    train,
+    wells,
+)
 from .blocks import shape_trace
 from .config import setup
 
-__all__ = ["anomaly", "blocks", "config", "data", "gan", "losses", "metrics", "models", "plots",
-           "reports", "train", "setup", "shape_trace"]
+__all__ = ["anomaly", "blocks", "checkpoint", "config", "data", "gan", "losses", "metrics",
+           "models", "noise", "plots", "reports", "train", "wells", "setup", "shape_trace"]
 __version__ = "0.1.0"
