@@ -135,8 +135,12 @@ def main(argv=None):
             print(f"running {nb} ({args.profile}) ...", flush=True)
             timings.append(execute(nb, args.profile))
             print(f"  done in {timings[-1]['seconds']} s", flush=True)
+        # merge with earlier runs, so timing one notebook keeps the others' times
         log = config.REPO_ROOT / "build" / f"timings-{args.profile}.json"
-        log.write_text(json.dumps(timings, indent=1))
+        earlier = json.loads(log.read_text()) if log.exists() else []
+        names = {t["notebook"] for t in timings}
+        merged = [t for t in earlier if t["notebook"] not in names] + timings
+        log.write_text(json.dumps(sorted(merged, key=lambda t: t["notebook"]), indent=1))
     else:
         for md in args.reports:
             name = Path(md).stem
