@@ -67,6 +67,13 @@ class ImageSet(Dataset):
         """The first n images as a batch (n, C, H, W)."""
         return self.x[:n]
 
+    def first_of(self, label: int) -> int:
+        """Index of the first image with this label (e.g. the first test "9" of 01 and 04)."""
+        hits = (self.y == label).nonzero()
+        if len(hits) == 0:
+            raise ValueError(f"{self.name} has no image with label {label}")
+        return int(hits[0])
+
     def subset(self, idx, name: str | None = None) -> ImageSet:
         """A new ImageSet with the items at `idx` (indices or a boolean mask)."""
         idx = torch.as_tensor(idx)

@@ -267,3 +267,10 @@ def test_real_cat_photos(shared_data):
     ds = data.cat_photos(size=32, root=shared_data)
     assert ds.x.shape[1:] == (3, 32, 32) and not ds.skipped
     assert 0 <= ds.x.min() and ds.x.max() <= 1 and math.isfinite(float(ds.x.sum()))
+
+
+def test_first_of_finds_the_first_image_of_a_label_and_names_a_missing_one():
+    ds = data.ImageSet(torch.zeros(4, 1, 4, 4), torch.tensor([3, 1, 1, 3]), name="tiny")
+    assert ds.first_of(1) == 1 and ds.first_of(3) == 0
+    with pytest.raises(ValueError, match="tiny has no image with label 7"):
+        ds.first_of(7)
