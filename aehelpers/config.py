@@ -8,8 +8,9 @@ the environment variable ``AEH_PROFILE``, then ``"default"``.
 
 - ``smoke``: CI; tiny data and one or two epochs, so each notebook runs well under a minute on 2 CPUs.
   Its figures and metrics go to ``build/smoke/media/`` so a test run never overwrites the report's.
-- ``default``: ``make reports``; offline data shipped in scikit-learn/scikit-image; results that look right.
-- ``full``: real datasets (MNIST, Fruits-360, ...) from ``data/`` or ``AEH_DATA``; meant for a GPU.
+- ``default``: ``make reports``; offline: the MNIST test set and Fruits-360 apples shipped in ``data/``,
+  scikit-image's faces and cat photo, generated wells.
+- ``full``: whole datasets (MNIST 60k, Fruits-360, your cats, ...) from ``data/`` or ``AEH_DATA``; a GPU.
 
 This module imports nothing else from the package.
 """
@@ -128,13 +129,18 @@ _current: Config | None = None
 
 def setup(notebook: str, profile: str | None = None, seed: int = 0, device: str | None = None,
           verbose: bool = True) -> Config:
-    """Resolve profile, seed everything, choose the device, print one summary line; return Config."""
+    """Resolve profile, seed everything, choose the device, print one summary line; return Config.
+
+    A run starts a fresh media/<notebook>/metrics.json, so no number of an earlier run (or of
+    another profile's) can survive into the report.
+    """
     global _current
     name = resolve_profile(profile)
     seed_everything(seed)
     cfg = Config(notebook=notebook, profile=name, seed=seed, device=pick_device(device),
                  media_dir=media_root(name) / notebook)
     cfg.media_dir.mkdir(parents=True, exist_ok=True)
+    (cfg.media_dir / "metrics.json").unlink(missing_ok=True)
     _current = cfg
     if verbose:
         print(cfg.summary())

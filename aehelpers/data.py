@@ -1,18 +1,22 @@
 """Datasets with one call, seeded splits and fast in-memory batches.
 
-    ds = data.digits(size=28)                       # 1,797 real handwritten digits, offline
-    train, val, test = data.split(ds, seed=0)
+    train, val, test = data.mnist_splits(cfg.profile)   # the course's one MNIST split, offline
     train_loader, val_loader = data.loaders(train, val, batch_size=64, seed=0)
+    apples = data.fruits360("Training", size=48)         # the shipped Fruits-360 apples
 
 Every loader returns an `ImageSet`: images as a float tensor (N, C, H, W) in [0, 1], integer labels
-and class names. Offline sets ship inside scikit-learn/scikit-image; real sets (MNIST, Fruits-360,
-your own folder) are read with torchvision's loaders from `data/` (or $AEH_DATA). When one is
-missing, `DatasetNotFoundError` says where it looked and how to get it.
+and class names. What ships in the repository's `data/` (the MNIST test set, 800 Fruits-360 apples;
+see data/README.md) is checked against `data/SHA256SUMS` before it is used. Faces and the cat photo
+come from scikit-image. Full datasets (MNIST's 60,000, the whole Fruits-360, your own folder) are
+read with torchvision's loaders from `data/` or $AEH_DATA; when one is missing,
+`DatasetNotFoundError` says where it looked and how to get it.
 """
 
 from __future__ import annotations
 
 import difflib
+import gzip
+import hashlib
 import math
 import warnings
 from pathlib import Path
@@ -29,8 +33,17 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
                     ".pgm")
 
 
+SHIPPED_ROOT = config.REPO_ROOT / "data"  # what the repository ships: MNIST test set, apples
+MNIST_SPLIT_SEED = 0  # the one split of the shipped 10,000 MNIST images that every notebook uses
+MNIST_SPLIT_SIZES = (8000, 1000, 1000)  # train / val / test of that split
+
+
 class DatasetNotFoundError(FileNotFoundError):
     """A named dataset is not on disk; the message says where we looked and how to get it."""
+
+
+class DatasetCorruptError(ValueError):
+    """A dataset file is on disk but damaged or altered; the message names it and how to restore it."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,7 +54,7 @@ class ImageSet(Dataset):
     """Images x (N, C, H, W, float32 in [0, 1]) with labels y (N,) and class names, in memory."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, classes=None,
-                 name: str = "images", skipped=None):
+                 name: str = "images", skipped=None, source: str | None = None):
         if x.ndim != 4:
             raise ValueError(f"{name}: expected images of shape (N, C, H, W), got {tuple(x.shape)}")
         if x.dtype == torch.uint8:  # 0-255 pixels would break BCE and every [0, 1] assumption
@@ -51,6 +64,7 @@ class ImageSet(Dataset):
         self.classes = list(classes) if classes is not None else ["all"]
         self.name = name
         self.skipped = list(skipped or [])  # (path, reason) of files that could not be loaded
+        self.source = source or name  # where the images come from, for reports (see `describe`)
 
     def __len__(self):
         return len(self.x)
@@ -77,7 +91,8 @@ class ImageSet(Dataset):
     def subset(self, idx, name: str | None = None) -> ImageSet:
         """A new ImageSet with the items at `idx` (indices or a boolean mask)."""
         idx = torch.as_tensor(idx)
-        return ImageSet(self.x[idx], self.y[idx], self.classes, name or self.name)
+        return ImageSet(self.x[idx], self.y[idx], self.classes, name or self.name,
+                        source=self.source)
 
     def __repr__(self):
         return (f"ImageSet({self.name!r}, n={len(self)}, shape={self.shape}, "
@@ -161,7 +176,7 @@ def _lfw(start: int, name: str, size) -> ImageSet:
     x = x / 255.0 if x.max() > 1 else x
     if size:
         x = resize(x, size)
-    return ImageSet(x, None, [name], name)
+    return ImageSet(x, None, [name], name, source="scikit-image's LFW subset")
 
 
 def lfw_faces(size: int | None = None) -> ImageSet:
@@ -189,7 +204,8 @@ def cat_crops(n: int = 50, size: int = 25, seed: int = 0, grey: bool = True) -> 
         top = int(torch.randint(0, h - side + 1, (1,), generator=g))
         left = int(torch.randint(0, w - side + 1, (1,), generator=g))
         crops.append(resize(img[None, :, top:top + side, left:left + side], size))
-    return ImageSet(torch.cat(crops), None, ["cat"], "cat_crops")
+    return ImageSet(torch.cat(crops), None, ["cat"], "cat_crops",
+                    source=f"crops of scikit-image's cat photo (seed {seed})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +213,12 @@ def cat_crops(n: int = 50, size: int = 25, seed: int = 0, grey: bool = True) -> 
 # ---------------------------------------------------------------------------------------------
 
 def mnist(split: str = "train", root=None, download: bool | None = None) -> ImageSet:
-    """MNIST 28x28 digits in [0, 1] via torchvision, from <root>/MNIST/raw (data/ or $AEH_DATA)."""
+    """MNIST 28x28 digits in [0, 1]: torchvision's loader, or the shipped test set alone.
+
+    `root` holds MNIST/raw/ (default: data/ or $AEH_DATA). With all four IDX files there (or
+    AEH_DOWNLOAD=1) torchvision reads them; with only the test pair, as the repository ships,
+    split="test" reads those two files after checking them against data/SHA256SUMS.
+    """
     import torchvision
 
     if split not in ("train", "test"):
@@ -205,35 +226,132 @@ def mnist(split: str = "train", root=None, download: bool | None = None) -> Imag
     root = Path(root) if root else config.data_root()
     download = config.download_allowed() if download is None else download
     raw = root / "MNIST" / "raw"
+    shipped = split == "test" and (raw / MNIST_TEST_FILES[0]).exists()
+    if shipped:  # the test pair alone (torchvision insists on all four files): read it ourselves
+        x, y = _read_mnist_test(raw)
+        return ImageSet(x.float().unsqueeze(1) / 255.0, y, [str(i) for i in range(10)],
+                        "mnist/test", source=f"MNIST test set{_where(raw)}")
     try:
         ds = torchvision.datasets.MNIST(root, train=(split == "train"), download=download)
-        x, y = ds.data, ds.targets
     except RuntimeError:
-        # torchvision insists on all four files; the test pair alone is enough for split="test"
-        if split == "test" and (raw / "t10k-images-idx3-ubyte.gz").exists():
-            x, y = _read_mnist_test(raw)
-        else:
-            raise DatasetNotFoundError(
-                f"MNIST ({split}) not found in {raw}. Get it with AEH_DOWNLOAD=1 (torchvision "
-                f"downloads it there), or copy the four IDX files into {raw}, or point "
-                f"{config.DATA_ENV} at a folder that holds MNIST/raw/.") from None
-    return ImageSet(x.float().unsqueeze(1) / 255.0, y, [str(i) for i in range(10)],
-                    f"mnist/{split}")
+        raise DatasetNotFoundError(
+            f"MNIST ({split}) not found in {raw}. Get it with AEH_DOWNLOAD=1 (torchvision "
+            f"downloads it there), or copy the four IDX files into {raw}, or point "
+            f"{config.DATA_ENV} at a folder that holds MNIST/raw/. The repository ships only the "
+            f"test set (data.mnist('test'), data.mnist_splits()).") from None
+    return ImageSet(ds.data.float().unsqueeze(1) / 255.0, ds.targets, [str(i) for i in range(10)],
+                    f"mnist/{split}", source=f"MNIST {split} set{_where(raw)}")
+
+
+MNIST_TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def _where(folder: Path) -> str:
+    """' (shipped in data/)' for the repository's own files, else '' (no private paths in reports)."""
+    try:
+        Path(folder).resolve().relative_to(SHIPPED_ROOT.resolve())
+        return " (shipped in data/)"
+    except ValueError:
+        return ""
+
+
+def _read_idx_gz(path: Path, magic: int, item_shape: tuple) -> torch.Tensor:
+    """Read one gzipped IDX file (LeCun's MNIST format) into a uint8 tensor, checking its header."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as err:
+        raise DatasetCorruptError(f"{path} is not a readable gzip file ({err}); restore it with "
+                                  f"`git checkout -- {path.name}` in its folder") from None
+    head = 4 + 4 * (1 + len(item_shape))
+    dims = np.frombuffer(raw[:head], dtype=">i4") if len(raw) >= head else np.array([0])
+    n = int(dims[1]) if len(dims) > 1 else 0
+    if dims[0] != magic or len(raw) != head + n * int(np.prod(item_shape)) or \
+            tuple(dims[2:]) != item_shape:
+        raise DatasetCorruptError(f"{path} does not hold MNIST data (bad IDX header or length); "
+                                  f"restore it with `git checkout -- {path.name}` in its folder")
+    return torch.from_numpy(np.frombuffer(raw, np.uint8, offset=head).reshape(n, *item_shape).copy())
 
 
 def _read_mnist_test(raw: Path):
-    import tempfile
+    for name in MNIST_TEST_FILES:
+        path = raw / name
+        if not path.exists():
+            raise DatasetNotFoundError(f"{path} is missing; restore it with `git checkout -- data/` "
+                                       f"or copy MNIST's test files into {raw}")
+        verify_shipped(path)  # no-op for a file that is not one the repository ships
+    x = _read_idx_gz(raw / MNIST_TEST_FILES[0], 2051, (28, 28))
+    y = _read_idx_gz(raw / MNIST_TEST_FILES[1], 2049, ())
+    if len(x) != len(y):
+        raise DatasetCorruptError(f"{raw}: {len(x)} images but {len(y)} labels")
+    return x, y
 
-    from torchvision.datasets.mnist import read_image_file, read_label_file
-    from torchvision.datasets.utils import extract_archive
 
-    out = Path(tempfile.gettempdir()) / "aehelpers-mnist"  # raw/ may be read-only
-    out.mkdir(parents=True, exist_ok=True)  # extract_archive does not create it
-    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        if not (out / stem).exists():
-            extract_archive(str(raw / f"{stem}.gz"), str(out))
-    return read_image_file(str(out / "t10k-images-idx3-ubyte")), read_label_file(
-        str(out / "t10k-labels-idx1-ubyte"))
+def shipped_checksums() -> dict[str, str]:
+    """{path relative to data/: sha256} of every file the repository ships, from data/SHA256SUMS."""
+    sums = SHIPPED_ROOT / "SHA256SUMS"
+    if not sums.exists():
+        raise DatasetNotFoundError(f"{sums} is missing; restore it with `git checkout -- data/`")
+    pairs = (line.split("  ", 1) for line in sums.read_text().splitlines() if line.strip())
+    return {rel: digest for digest, rel in pairs}
+
+
+def verify_shipped(path=None) -> int:
+    """Check shipped files (all, or those at or under `path`) against data/SHA256SUMS; return how many.
+
+    A missing file raises DatasetNotFoundError, an altered one DatasetCorruptError, each naming
+    the file. A `path` outside data/ or not listed there is not the repository's: nothing to check.
+    """
+    sums = shipped_checksums()
+    if path is not None:
+        try:
+            rel = Path(path).resolve().relative_to(SHIPPED_ROOT.resolve()).as_posix()
+        except ValueError:
+            return 0
+        sums = {k: v for k, v in sums.items() if k == rel or k.startswith(rel.rstrip("/") + "/")}
+    for rel, digest in sums.items():
+        file = SHIPPED_ROOT / rel
+        if not file.exists():
+            raise DatasetNotFoundError(f"shipped file {file} is missing; restore it with "
+                                       f"`git checkout -- data/`")
+        if hashlib.sha256(file.read_bytes()).hexdigest() != digest:
+            raise DatasetCorruptError(f"shipped file {file} does not match its checksum in "
+                                      f"data/SHA256SUMS (damaged or edited); restore it with "
+                                      f"`git checkout -- data/`")
+    return len(sums)
+
+
+def mnist_splits(profile: str = "default", root=None) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """(train, val, test) MNIST sets for a profile: the course's one split, the same everywhere.
+
+    default: the shipped 10,000 test images cut 8,000 / 1,000 / 1,000 with seed MNIST_SPLIT_SEED.
+    smoke: the first 512 / 256 / 256 of that same split. full: torchvision's 60,000 training
+    images cut 54,000 / 6,000 (seed MNIST_SPLIT_SEED) and the 10,000 test images.
+    """
+    if profile not in config.PROFILES:
+        raise ValueError(f"profile is one of {config.PROFILES}, got {profile!r}")
+    if profile == "full":
+        train, val, _ = split(mnist("train", root=root), val=0.1, test=0.0, seed=MNIST_SPLIT_SEED)
+        test = mnist("test", root=root)
+        train.name, val.name, test.name = "mnist-train/train", "mnist-train/val", "mnist-test"
+        return train, val, test
+    full_test = mnist("test", root=root if root else SHIPPED_ROOT)
+    n_train, n_val, n_test = MNIST_SPLIT_SIZES
+    order = torch.randperm(len(full_test), generator=torch.Generator().manual_seed(MNIST_SPLIT_SEED))
+    parts = (order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:][:n_test])
+    if profile == "smoke":  # the same images, fewer: CI runs the default's code path
+        parts = (parts[0][:512], parts[1][:256], parts[2][:256])
+    return tuple(full_test.subset(p, f"mnist-test/{s}") for p, s in zip(parts, ("train", "val", "test")))
+
+
+def describe(**sets: ImageSet) -> dict:
+    """What a notebook trained and tested on, for metrics.json: source and size of each set."""
+    sources = sorted({s.source for s in sets.values()})
+    out = {"source": sources[0] if len(sources) == 1 else sources}
+    out.update({name: {"name": s.name, "n": len(s), "shape": list(s.shape)} for name, s in sets.items()})
+    if any(s.name.startswith("mnist-test/") for s in sets.values()):
+        out["split"] = (f"seeded split (seed {MNIST_SPLIT_SEED}) of MNIST's 10,000 test images, "
+                        f"{'/'.join(map(str, MNIST_SPLIT_SIZES))} train/val/test")
+    return out
 
 
 def _to_array(img: Image.Image, grey: bool) -> np.ndarray:
@@ -273,13 +391,16 @@ def _load_image(path: Path, grey: bool, size):
 
 
 def image_folder(root, size=None, grey: bool = False, on_error: str = "raise",
-                 name: str | None = None) -> ImageSet:
+                 name: str | None = None, classes=None) -> ImageSet:
     """Load a folder of class subfolders (or of images alone, one class) into an ImageSet.
 
     Images of any size and mode are converted to grey or RGB and resized to `size` (int or (H, W)).
     A file that cannot be read is reported by name: `on_error="raise"` stops at once,
     `on_error="skip"` leaves it out, warns, and lists it in `ImageSet.skipped`.
+    `classes` (glob patterns such as "Apple*", any case) keeps only the class subfolders that match.
     """
+    import fnmatch
+
     from torchvision.datasets.folder import make_dataset
 
     if on_error not in ("raise", "skip"):
@@ -290,6 +411,13 @@ def image_folder(root, size=None, grey: bool = False, on_error: str = "raise",
             f"image folder {root} does not exist. Create it with one subfolder per class "
             f"(e.g. {root}/normal/*.png) or a flat folder of images.")
     subdirs = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if classes is not None:
+        patterns = [classes] if isinstance(classes, str) else list(classes)
+        kept = [d for d in subdirs if any(fnmatch.fnmatch(d.lower(), p.lower()) for p in patterns)]
+        if not kept:
+            raise DatasetNotFoundError(f"image folder {root}: no class subfolder matches {patterns} "
+                                       f"(it has {subdirs[:6]})")
+        subdirs = kept
     visible = lambda p: not Path(p).name.startswith(".")  # .DS_Store, ._files, checkpoints
     if subdirs:
         classes = subdirs
@@ -324,7 +452,8 @@ def image_folder(root, size=None, grey: bool = False, on_error: str = "raise",
     if len(shapes) > 1:
         raise ValueError(f"image folder {root}: images have different sizes {sorted(shapes)[:4]}; "
                          f"pass size=(H, W) to resize them all")
-    return ImageSet(torch.stack(images), torch.tensor(labels), classes, name or root.name, skipped)
+    return ImageSet(torch.stack(images), torch.tensor(labels), classes, name or root.name, skipped,
+                    source=f"image folder {root.name}{_where(root)}")
 
 
 def _describe_error(path, err: Exception) -> str:
@@ -342,15 +471,25 @@ def _describe_error(path, err: Exception) -> str:
 
 
 def fruits360(split: str = "Training", size: int = 100, grey: bool = False, root=None,
-              on_error: str = "raise") -> ImageSet:
-    """Fruits-360 images from <root>/fruits360/<split>/<variety>/ (root: data/ or $AEH_DATA)."""
+              on_error: str = "raise", varieties="Apple*") -> ImageSet:
+    """Fruits-360 images from <root>/fruits360/<split>/<variety>/ (root: data/ or $AEH_DATA).
+
+    The repository ships 150 Training and 50 Validation images of each of the four apple
+    varieties; the whole dataset, put in $AEH_DATA/fruits360/, is read the same way.
+    `varieties` (glob patterns) picks the class folders; None reads every fruit.
+    """
     folder = (Path(root) if root else config.data_root()) / "fruits360" / split
     if not folder.is_dir():
         raise DatasetNotFoundError(
-            f"Fruits-360 not found in {folder}. Download it from "
-            f"https://github.com/fruits-360 (or Kaggle 'moltean/fruits'), and copy the varieties "
-            f"you want into {folder}/<variety>/, or point {config.DATA_ENV} at its parent folder.")
-    return image_folder(folder, size=size, grey=grey, on_error=on_error, name=f"fruits360/{split}")
+            f"Fruits-360 not found in {folder}. The repository ships an apple subset in "
+            f"data/fruits360/ (restore it with `git checkout -- data/`); for the whole dataset, "
+            f"download it from https://github.com/fruits-360 (or Kaggle 'moltean/fruits') and "
+            f"point {config.DATA_ENV} at the folder that holds fruits360/.")
+    verify_shipped(folder)  # the shipped apples are checked; a user's own copy is not ours to check
+    ds = image_folder(folder, size=size, grey=grey, on_error=on_error, name=f"fruits360/{split}",
+                      classes=varieties)
+    ds.source = f"Fruits-360 {split} ({', '.join(ds.classes)}){_where(folder)}"
+    return ds
 
 
 def cat_photos(size: int = 100, grey: bool = False, root=None,

@@ -178,9 +178,12 @@ def synthetic(n_train: int = 800, n_leak: int = 60, n_test_normal: int = 150,
     kw = dict(size=size, framing=framing, **render_kwargs)
     test_normal = render(n_test_normal, False, seed * 1000 + 3, **kw)
     test_leak = render(n_test_leak, True, seed * 1000 + 4, **kw)
-    return {"train": render(n_train, False, seed * 1000 + 1, name="wells/train", **kw),
+    sets = {"train": render(n_train, False, seed * 1000 + 1, name="wells/train", **kw),
             "leak": render(n_leak, True, seed * 1000 + 2, name="wells/leak", **kw),
             "test": _join(test_normal, test_leak, "wells/test")}
+    for ds in sets.values():
+        ds.source = f"generated wells (wells.synthetic, seed {seed}, {framing}, {size}x{size})"
+    return sets
 
 
 def load_folder(root=None, size: int = 64, grey: bool = False) -> dict:
@@ -205,9 +208,11 @@ def load_folder(root=None, size: int = 64, grey: bool = False) -> dict:
         raise data.DatasetNotFoundError(f"{root / 'test'} must hold exactly the subfolders "
                                         f"normal/ and leak/, found {test.classes}")
     test_y = (test.y == test.classes.index("leak")).long()  # folder order is alphabetical
-    return {"train": data.ImageSet(train.x, torch.zeros(len(train)), CLASSES, "wells/train"),
-            "leak": data.ImageSet(leak.x, torch.ones(len(leak)), CLASSES, "wells/leak"),
-            "test": data.ImageSet(test.x, test_y, CLASSES, "wells/test")}
+    source = f"well images from the folder {root.name}/"
+    return {"train": data.ImageSet(train.x, torch.zeros(len(train)), CLASSES, "wells/train",
+                                   source=source),
+            "leak": data.ImageSet(leak.x, torch.ones(len(leak)), CLASSES, "wells/leak", source=source),
+            "test": data.ImageSet(test.x, test_y, CLASSES, "wells/test", source=source)}
 
 
 def crop_to_content(x: torch.Tensor, size: int | None = None, level: float = 0.02) -> torch.Tensor:
