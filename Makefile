@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-REPORTS := $(sort $(wildcard reports/[0-9][0-9]_*.md))
+REPORTS := $(sort $(wildcard reports/[0-9][0-9]_*.md)) $(wildcard reports/benchmarks.md)
 
 .PHONY: setup test lint unit nbval reports notebooks pdfs bench clean
 

@@ -2,9 +2,10 @@
 
     result = quality.run(root, quick=False)     # None-free dict of rows; a note when data is absent
 
-The real data is the 10,000-image MNIST test set in ../shared/data (or $AEH_DATA, or --data):
-seeded 8,000 images to train on and 2,000 held out to test on. Published figures come from
-/work/shared/ANCHORS.md; each row says how its setup differs from ours.
+The real data is the 10,000-image MNIST test set that ships in data/ (or $AEH_DATA, or --data),
+cut as every notebook cuts it (`data.mnist_splits`): 8,000 images to train on and 1,000 held-out
+test images. Published figures are those the project's anchor list gives (pytorch/examples,
+the Keras blog, Deep-MSVDD); each row says how its setup differs from ours.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ try:  # the anomaly module (03_anomaly_cats); plain sklearn does the same where 
 except ImportError:
     anomaly = None
 
-# published figures, quoted from /work/shared/ANCHORS.md
+# published figures, each with its source and setup
 PUBLISHED = {
     "vae_neg_elbo": (106.66, "pytorch/examples vae/main.py: MLP 784-400-20, 60,000 training "
                              "images, Adam 1e-3, batch 128, epoch 7, BCE on grey pixels, "
@@ -37,22 +38,20 @@ PUBLISHED = {
 
 
 def find_data(root=None) -> Path | None:
-    """The folder holding MNIST/raw/: --data, else $AEH_DATA, else ../shared/data, else data/."""
-    candidates = [root, os.environ.get("AEH_DATA"), common.REPO_ROOT.parent / "shared" / "data",
-                  common.REPO_ROOT / "data"]
+    """The folder holding MNIST/raw/: --data, else $AEH_DATA, else the repository's shipped data/."""
+    candidates = [root, os.environ.get("AEH_DATA"), common.REPO_ROOT / "data"]
     for c in candidates:
         if c and (Path(c) / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").exists():
             return Path(c)
     return None
 
 
-def split_mnist(root: Path, quick: bool, seed: int = 0):
-    """Seeded (train, test) ImageSets from the MNIST test set: 8,000 / 2,000 (1,000 / 500 quick)."""
-    ds = data.mnist(split="test", root=root)
-    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
-    n_train, n_test = (1_000, 500) if quick else (8_000, 2_000)
-    return (ds.subset(order[:n_train], "mnist/8k-train"),
-            ds.subset(order[n_train:n_train + n_test], "mnist/2k-test"))
+def split_mnist(root: Path, quick: bool):
+    """(train, test) of the course's one MNIST split, 8,000 / 1,000 (1,000 / 500 quick)."""
+    train_set, _, test_set = data.mnist_splits("default", root=root)
+    if quick:
+        return train_set.subset(range(1_000)), test_set.subset(range(500))
+    return train_set, test_set
 
 
 def _fit(model, train_set, num_epochs, batch_size=128, lr=1e-3, **kw):
@@ -251,7 +250,7 @@ def rows(r: dict):
         f"(every label at every cell). Label accuracy: a ConvClassifier trained on the centred "
         f"digits (accuracy {r['cvae']['judge_acc']:.3f} on centred test digits) on the asked "
         f"cell; position accuracy: the centre of mass lies in the asked cell (chance 0.1 and "
-        f"1/9). No published figure: ANCHORS.md found none for a classifier judging "
+        f"1/9). No published figure was found for a classifier judging "
         f"conditional samples.",
     ]
     digits = [{"digit": d, "normal train images": v["n_normal"], "AE AUROC": f"{v['ae']:.3f}",
