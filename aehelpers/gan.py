@@ -62,7 +62,7 @@ def grid_labels(num_classes: int, n_rows: int) -> torch.Tensor:
 # the loop
 # ---------------------------------------------------------------------------------------------
 
-def fit_gan(generator, discriminator, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
+def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None, fixed_y=None,
             n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = 0,
             progress: bool = True) -> History:
@@ -73,6 +73,8 @@ def fit_gan(generator, discriminator, train_loader, *, num_epochs: int = 5, lr: 
     conditional models get fixed_y, else labels 0..K-1 repeated): the images go to
     history.snapshots and, if given, to on_snapshot(epoch, images), which may save a figure.
     Adam with lr 2e-4 and beta1 0.5 are the DCGAN settings (Radford et al., 2015).
+    Each loss is checked before its optimiser step (on the CPU, where that is free; on an
+    accelerator the first bad batch is reported when the epoch ends, one host sync per epoch).
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
@@ -80,67 +82,82 @@ def fit_gan(generator, discriminator, train_loader, *, num_epochs: int = 5, lr: 
         raise ValueError(f"label_smoothing is the amount taken off the real target (0 to 0.5),"
                          f" got {label_smoothing}")
     device = torch.device(device) if device else config.current().device
-    generator.to(device), discriminator.to(device)
-    num_classes = getattr(generator, "num_classes", 0)
-    noise = torch.Generator().manual_seed(0 if seed is None else seed)  # z and fake labels
+    eager = device.type == "cpu"
+    netG.to(device), netD.to(device)
+    num_classes = getattr(netG, "num_classes", 0)
+    rng = torch.Generator().manual_seed(0 if seed is None else seed)  # z and fake labels
     if seed is not None:
         torch.manual_seed(seed)  # any other draw (dropout) starts from the seed too
     if fixed_z is None:
-        fixed_z = torch.randn(n_snapshot, generator.latent_dim,
+        fixed_z = torch.randn(n_snapshot, netG.latent_dim,
                               generator=torch.Generator().manual_seed(10_000 + (seed or 0)))
     if num_classes and fixed_y is None:
         fixed_y = grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(netD.parameters(), lr=lr, betas=betas)
+    opt_g = torch.optim.Adam(netG.parameters(), lr=lr, betas=betas)
     history = History()
     history.snapshots = []  # an attribute: every key of the dict is a per-epoch list of numbers
+
+    def check(loss, name, epoch, b, bad):
+        """Stop before a non-finite loss reaches its optimiser (CPU), or note the batch (GPU)."""
+        if eager:
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"GAN {name} became {loss.item()} at epoch {epoch}, batch {b}, before its "
+                    f"optimiser step: lower lr or try spectral_norm")
+            return bad
+        here = torch.where(torch.isfinite(loss), 0, b)
+        return here if bad is None else torch.where(bad != 0, bad, here)
+
     bar = tqdm(range(1, num_epochs + 1), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
-        start, sums, n_seen = time.perf_counter(), {}, 0
-        generator.train(), discriminator.train()
+        start, sums, n_seen, bad = time.perf_counter(), {}, 0, None
+        netG.train(), netD.train()
         for b, (x, y, *_) in enumerate(train_loader, start=1):
             x, y, n = x.to(device), y.to(device), len(x)
-            z = torch.randn(n, generator.latent_dim, generator=noise).to(device)
-            y_fake = (torch.randint(num_classes, (n,), generator=noise).to(device)
+            z = torch.randn(n, netG.latent_dim, generator=rng).to(device)
+            y_fake = (torch.randint(num_classes, (n,), generator=rng).to(device)
                       if num_classes else None)
             y_real = y if num_classes else None
-            fake = generator(z, y_fake)
+            fake = netG(z, y_fake)
 
             # (1) update D: push D(x) towards 1 (or 1 - s) and D(G(z)) towards 0
-            real_logits = discriminator(x, y_real)
-            fake_logits = discriminator(fake.detach(), y_fake)  # no gradient into G here
+            real_logits = netD(x, y_real)
+            fake_logits = netD(fake.detach(), y_fake)  # no gradient into G here
             loss_d = d_loss(real_logits, fake_logits, label_smoothing)
+            bad = check(loss_d, "d_loss", epoch, b, bad)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
 
             # (2) update G: push the freshly updated D(G(z)) towards 1
-            loss_g = g_loss(discriminator(fake, y_fake))
+            loss_g = g_loss(netD(fake, y_fake))
+            bad = check(loss_g, "g_loss", epoch, b, bad)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
 
-            if not (torch.isfinite(loss_d) and torch.isfinite(loss_g)):
-                raise NonFiniteLossError(
-                    f"GAN loss became non-finite at epoch {epoch}, batch {b} (d_loss "
-                    f"{loss_d.item()}, g_loss {loss_g.item()}): lower lr or try spectral_norm")
             logs = {"d_loss": loss_d, "g_loss": loss_g,
                     "d_real": torch.sigmoid(real_logits).mean(),
                     "d_fake": torch.sigmoid(fake_logits).mean()}
-            for key, value in logs.items():
-                sums[key] = sums.get(key, 0.0) + value.item() * n
+            for key, value in logs.items():  # summed on the device: no host sync per batch
+                sums[key] = sums.get(key, 0.0) + value.detach() * n
             n_seen += n
+        if bad is not None and int(bad) != 0:
+            raise NonFiniteLossError(f"GAN loss became non-finite at epoch {epoch}, batch "
+                                     f"{int(bad)}: lower lr or try spectral_norm")
         history.log("epoch", epoch)
-        for key, total in sums.items():
+        totals = torch.stack([sums[k] for k in sums]).cpu().tolist()  # one read per epoch
+        for key, total in zip(sums, totals):
             history.log(key, total / max(n_seen, 1))  # mean over images, not batches
         history.log("seconds", time.perf_counter() - start)
-        images = generator.sample(len(fixed_z), fixed_y, z=fixed_z).cpu()
+        images = netG.sample(len(fixed_z), fixed_y, z=fixed_z).cpu()
         history.snapshots.append(images)
         if on_snapshot is not None:
             on_snapshot(epoch, images)
         bar.set_postfix(d_loss=f"{history.last('d_loss'):.3f}",
                         g_loss=f"{history.last('g_loss'):.3f}")
-    generator.eval(), discriminator.eval()
+    netG.eval(), netD.eval()
     return history
 
 

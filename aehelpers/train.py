@@ -88,25 +88,33 @@ def _to(batch, device):
 
 
 def run_epoch(model, loader, step, epoch, optimizer=None, device=None):
-    """One pass over loader; trains when an optimizer is given. Returns {key: mean over samples}."""
-    sums, n_seen = {}, 0
+    """One pass over loader; trains when an optimizer is given. Returns {key: mean over samples}.
+
+    The sums stay on the device and are read once, at the end of the epoch: a `.item()` per batch
+    would make a GPU wait for every step. For the same reason the NaN/inf check is per batch
+    only on the CPU (where reading a number costs nothing), so there it stops before the bad
+    batch changes any weight; on an accelerator the first bad batch is recorded on the device
+    and reported, with its index, when the epoch ends.
+    """
+    device = torch.device(device) if device is not None else None
+    eager = device is None or device.type == "cpu"
+    sums, n_seen, bad = {}, 0, None  # bad: (B,) device tensor, first bad batch index (0 = none)
     for b, batch in enumerate(loader, start=1):
         batch = _to(batch, device)
         x = batch[0]
-        if torch.is_tensor(x) and x.is_floating_point() and not torch.isfinite(x).all():
-            # caught before the forward pass, so not even BatchNorm's running stats see it
-            raise NonFiniteLossError(
-                f"the inputs of epoch {epoch}, batch {b} hold {int((~torch.isfinite(x)).sum())} "
-                f"NaN/inf values; clean the data (torch.nan_to_num, or drop those images)")
+        if torch.is_tensor(x) and x.is_floating_point():
+            finite = torch.isfinite(x).all()
+            if eager and not finite:  # before the forward pass: not even BatchNorm sees it
+                raise NonFiniteLossError(_bad_input(epoch, b, int((~torch.isfinite(x)).sum())))
+            if not eager:
+                bad = _first_bad(bad, finite, -b)  # negative: the input was bad
         with torch.set_grad_enabled(optimizer is not None):
             logs = step(model, batch, epoch)
             loss = logs["loss"]
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"loss became {loss.item()} at epoch {epoch}, batch {b} "
-                    f"({'training' if optimizer else 'validation'}): lower the learning rate. "
-                    f"The weights are those before this batch (BatchNorm statistics may not "
-                    f"be): reload the last checkpoint to go on")
+            if eager and not torch.isfinite(loss):
+                raise NonFiniteLossError(_bad_loss(epoch, b, loss.item(), optimizer, eager))
+            if not eager:
+                bad = _first_bad(bad, torch.isfinite(loss), b)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -114,13 +122,41 @@ def run_epoch(model, loader, step, epoch, optimizer=None, device=None):
         n = len(batch[0])
         n_seen += n
         for key, value in logs.items():
-            value = value.item() if torch.is_tensor(value) else value
-            sums[key] = sums.get(key, 0.0) + float(value) * n
-    return {key: total / max(n_seen, 1) for key, total in sums.items()}
+            value = value.detach() if torch.is_tensor(value) else value
+            sums[key] = sums.get(key, 0.0) + value * n
+    if bad is not None and int(bad) != 0:  # the epoch's one host sync on an accelerator
+        b = int(bad)
+        raise NonFiniteLossError(_bad_input(epoch, -b) if b < 0 else
+                                 _bad_loss(epoch, b, float("nan"), optimizer, eager))
+    keys = list(sums)
+    values = [float(v) for v in torch.stack([torch.as_tensor(sums[k], dtype=torch.float64,
+                                                             device=device) for k in keys]).cpu()] \
+        if keys else []
+    return {key: total / max(n_seen, 1) for key, total in zip(keys, values)}
+
+
+def _first_bad(bad, finite, index: int):
+    """Keep the index of the first batch whose check failed, without reading it on the host."""
+    here = torch.where(finite, 0, index).to(torch.int64)
+    return here if bad is None else torch.where(bad != 0, bad, here)
+
+
+def _bad_input(epoch, b, count=None):
+    what = f"{count} NaN/inf values" if count is not None else "NaN/inf values"
+    return (f"the inputs of epoch {epoch}, batch {b} hold {what}; clean the data "
+            f"(torch.nan_to_num, or drop those images)")
+
+
+def _bad_loss(epoch, b, value, optimizer, eager):
+    where = "training" if optimizer else "validation"
+    state = ("The weights are those before this batch (BatchNorm statistics may not be)" if eager
+             else "Later batches of the epoch have changed the weights")
+    return (f"loss became {value} at epoch {epoch}, batch {b} ({where}): lower the learning "
+            f"rate. {state}: reload the last checkpoint to go on")
 
 
 def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=None,
-        num_epochs: int = 10, lr: float = 1e-3, optimizer=None, device=None, seed: int | None = 0,
+        num_epochs: int = 10, lr: float = 1e-3, optimizer=None, device=None, seed: int | None = None,
         callbacks=(), progress: bool = True, history: History | None = None,
         start_epoch: int = 1, resume_from=None) -> History:
     """Train for num_epochs; return the History (train_*, val_* per epoch, seconds per epoch).
@@ -129,6 +165,8 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
     history (history.log(key, value)) and return True to stop training.
     resume_from: a file written by train.Checkpoint; training goes on after its epoch up to
     epoch num_epochs (so the same call both starts and resumes a run).
+    seed: None leaves the random state as the notebook's `config.setup` seeded it; a number
+    reseeds torch first (dropout, noise and reparameterisation draws).
     """
     if (loss is None) == (step is None):
         raise ValueError("pass exactly one of loss= (a reconstruction loss) or step=")
@@ -213,9 +251,31 @@ def evaluate(model, loader, *, loss=None, step=None, device=None) -> dict:
 
 
 @torch.no_grad()
-def predict(fn, loader, device=None) -> torch.Tensor:
-    """Concatenate fn(x) over all batches of loader (e.g. fn=model.encode)."""
-    outs = []
-    for x, *_ in loader:
-        outs.append(fn(x.to(device) if device else x).cpu())
+def predict(model, x, batch_size: int = 512, fn=None) -> torch.Tensor:
+    """Run model (or fn, e.g. model.encode) on x in eval mode, batch by batch; return CPU tensors.
+
+    The one way notebooks run a model on data: x may live anywhere (it is moved to the model's
+    device batch by batch), the result always comes back on the CPU. x may also be a loader
+    yielding (x, ...) batches. Tuple outputs (a VAE's (x_hat, mu, logvar)) come back as tuples.
+    """
+    fn = fn or model
+    device = _device_of(model)
+    was_training = model.training
+    model.eval()
+    batches = (b[0] for b in x) if not torch.is_tensor(x) else x.split(batch_size)
+    outs = [_cpu(fn(xb.to(device, non_blocking=True))) for xb in batches]
+    model.train(was_training)
+    if isinstance(outs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outs))
     return torch.cat(outs)
+
+
+def _device_of(model) -> torch.device:
+    """The device of a model's first parameter (or buffer); CPU for a model without either."""
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def _cpu(out):
+    return tuple(o.cpu() for o in out) if isinstance(out, (tuple, list)) else out.cpu()

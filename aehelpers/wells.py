@@ -244,31 +244,41 @@ def content_mse(x_hat: torch.Tensor, x: torch.Tensor, level: float = 0.02) -> to
 
 def augment(x: torch.Tensor, g: torch.Generator, flip: bool = True, shift: int = 3,
             brightness: float = 0.15) -> torch.Tensor:
-    """Random flips, shifts by up to `shift` pixels (black enters) and brightness x(1 +- b)."""
-    n = len(x)
+    """Random flips, shifts by up to `shift` pixels (black enters) and brightness x(1 +- b).
+
+    The draws come from g on g's device (give it the data's device: `augmented_step` does) and
+    everything stays there: no Python loop over images, no host sync.
+    """
+    n, dev = len(x), x.device
+    rand = lambda *shape: torch.rand(*shape, generator=g, device=g.device).to(dev)
     if flip:
-        hflip = torch.rand(n, generator=g) < 0.5
-        vflip = torch.rand(n, generator=g) < 0.5
+        hflip, vflip = rand(n) < 0.5, rand(n) < 0.5
         x = torch.where(hflip.view(n, 1, 1, 1), x.flip(-1), x)
         x = torch.where(vflip.view(n, 1, 1, 1), x.flip(-2), x)
     if shift > 0:
         padded = F.pad(x, (shift,) * 4)  # zero padding: the canvas edge is black anyway
-        offsets = torch.randint(0, 2 * shift + 1, (n, 2), generator=g)
+        offsets = (rand(n, 2) * (2 * shift + 1)).long().clamp(max=2 * shift)
         h, w = x.shape[-2:]
-        x = torch.stack([padded[i, :, a:a + h, b:b + w]
-                         for i, (a, b) in enumerate(offsets.tolist())])
+        rows = offsets[:, :1] + torch.arange(h, device=dev)  # (n, h): the window of each image
+        cols = offsets[:, 1:] + torch.arange(w, device=dev)
+        i = torch.arange(n, device=dev).view(n, 1, 1, 1)
+        c = torch.arange(x.shape[1], device=dev).view(1, -1, 1, 1)
+        x = padded[i, c, rows[:, None, :, None], cols[:, None, None, :]]
     if brightness > 0:
-        x = x * (1 + brightness * (2 * torch.rand(n, 1, 1, 1, generator=g) - 1))
+        x = x * (1 + brightness * (2 * rand(n, 1, 1, 1) - 1))
     return x.clamp(0, 1)
 
 
 def augmented_step(step, seed: int = 0, **augment_kwargs):
     """Wrap a train.fit step so training batches are augmented (input and target alike)."""
-    g = torch.Generator().manual_seed(seed)
+    rngs = {}  # one seeded generator per device the batches arrive on
 
     def wrapped(model, batch, epoch=0):
         if model.training:
-            batch = (augment(batch[0], g, **augment_kwargs), *batch[1:])
+            x = batch[0]
+            if x.device not in rngs:
+                rngs[x.device] = torch.Generator(device=x.device).manual_seed(seed)
+            batch = (augment(x, rngs[x.device], **augment_kwargs), *batch[1:])
         return step(model, batch, epoch)
     return wrapped
 

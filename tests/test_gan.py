@@ -149,6 +149,36 @@ def test_fit_gan_same_seed_same_losses():
     assert torch.equal(runs[0].snapshots[0], runs[1].snapshots[0])
 
 
+class NaNOnFakes(torch.nn.Module):
+    """Wraps D: finite on real images, NaN on fakes from the `after`-th call of the G pass on."""
+
+    def __init__(self, d, nan_for_g_only=False):
+        super().__init__()
+        self.d, self.calls, self.nan_for_g_only = d, 0, nan_for_g_only
+
+    def forward(self, x, y=None):
+        logits = self.d(x, y)
+        self.calls += 1
+        # per batch: call 1 real, call 2 detached fakes (D step), call 3 fakes again (G step)
+        g_pass = self.calls % 3 == 0
+        if (g_pass or not self.nan_for_g_only) and self.calls % 3 != 1:
+            return logits * float("nan")
+        return logits
+
+
+@pytest.mark.parametrize("g_only,name", [(False, "d_loss"), (True, "g_loss")])
+def test_fit_gan_stops_before_the_step_that_would_use_a_nan_loss(g_only, name):
+    g, d = tiny_gan()
+    d_nan = NaNOnFakes(d, nan_for_g_only=g_only)
+    g_before = {k: v.detach().clone() for k, v in g.named_parameters()}
+    d_before = {k: v.detach().clone() for k, v in d.named_parameters()}
+    with pytest.raises(gan.NonFiniteLossError, match=rf"{name} became nan at epoch 1, batch 1, before"):
+        gan.fit_gan(g, d_nan, tiny_loader(), num_epochs=1, progress=False)
+    assert all(torch.equal(v, g_before[k]) for k, v in g.named_parameters())  # G never stepped
+    d_same = all(torch.equal(v, d_before[k]) for k, v in d.named_parameters())
+    assert d_same == (not g_only)  # a NaN d_loss stops before D's step; a NaN g_loss after it
+
+
 def test_fit_gan_rejects_bad_arguments():
     g, d = tiny_gan()
     with pytest.raises(ValueError, match="num_epochs"):

@@ -165,3 +165,16 @@ def test_content_mse_ignores_the_padding():
     assert torch.allclose(score, torch.full((2,), 0.01))
     plain = (x_hat - x).pow(2).flatten(1).mean(1)  # the plain mean shrinks with the crop area
     assert plain[0] < plain[1]
+
+
+def test_augment_shift_is_a_window_of_the_padded_image():
+    x = torch.rand(6, 3, 9, 7, generator=torch.Generator().manual_seed(0))
+    out = wells.augment(x, torch.Generator().manual_seed(2), flip=False, shift=2, brightness=0)
+    padded = torch.nn.functional.pad(x, (2,) * 4)
+    offsets = set()
+    for i in range(len(x)):
+        hits = [(a, b) for a in range(5) for b in range(5)
+                if torch.equal(out[i], padded[i, :, a:a + 9, b:b + 7])]
+        assert hits, f"image {i} is not a shifted window"
+        offsets.add(hits[0])
+    assert len(offsets) > 1  # the shift is drawn per image
