@@ -157,8 +157,7 @@ def _bad_loss(epoch, b, value, optimizer, eager):
 
 def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=None,
         num_epochs: int = 10, lr: float = 1e-3, optimizer=None, device=None, seed: int | None = None,
-        callbacks=(), progress: bool = True, history: History | None = None,
-        start_epoch: int = 1, resume_from=None) -> History:
+        callbacks=(), progress: bool = True, resume_from=None) -> History:
     """Train for num_epochs; return the History (train_*, val_* per epoch, seconds per epoch).
 
     callbacks: functions cb(epoch, model, history) called after each epoch; they may log into
@@ -182,7 +181,7 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     if seed is not None:
         torch.manual_seed(seed)  # dropout, noise and reparameterisation draws
-    history = history if history is not None else History()
+    history, start_epoch = History(), 1
     sources = (train_loader, val_loader, noise)  # their .generator is saved with the RNGs
     if resume_from is not None:  # num_epochs counts from epoch 1: run only the epochs not done
         done = resume(resume_from, model, optimizer, sources, history, device)
@@ -212,6 +211,36 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
             break
     model.eval()
     return history
+
+
+class BestWeights:
+    """Callback: remember the weights of the epoch where `monitor` was best; never stops training.
+
+        best = train.BestWeights("val_loss")       # or ("val_auroc", mode="max")
+        train.fit(..., callbacks=[best]); best.restore(model); best.best_epoch
+    """
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "min"):
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode is 'min' or 'max', got {mode!r}")
+        self.monitor, self.mode = monitor, mode
+        self.best, self.best_epoch, self.best_state = None, 0, None
+
+    def improved(self, value: float) -> bool:
+        """True when value beats the best so far (lower for 'min', higher for 'max')."""
+        return self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+
+    def __call__(self, epoch, model, history):
+        value = history.last(self.monitor)
+        if self.improved(value):
+            self.best, self.best_epoch = value, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return False
+
+    def restore(self, model):
+        """Load the best weights seen so far into model."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
 
 
 class EarlyStopping:

@@ -143,3 +143,19 @@ def test_an_empty_loader_is_named():
         train.fit(Scale(), ten_values(), empty, step=mean_step, num_epochs=1, progress=False)
     with pytest.raises(ValueError, match="train_loader yields no batches"):
         train.fit(Scale(), empty, step=mean_step, num_epochs=1, progress=False)
+
+
+def test_best_weights_keeps_the_best_epoch_and_never_stops():
+    model = torch.nn.Linear(2, 2)
+    history = train.History()
+    best = train.BestWeights("val_auroc", mode="max")
+    for epoch, value in enumerate([0.6, 0.9, 0.7], start=1):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        history.log("val_auroc", value)
+        assert best(epoch, model, history) is False
+    assert best.best_epoch == 2 and best.best == 0.9
+    best.restore(model)
+    assert torch.all(model.weight == 2)
+    with pytest.raises(ValueError, match="'min' or 'max'"):
+        train.BestWeights(mode="up")
