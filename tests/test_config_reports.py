@@ -111,3 +111,18 @@ def test_checkerboard_detects_the_pattern():
 def test_savefig_writes_under_the_notebook_media(smoke_config):
     path = plots.savefig(plots.bar_table({"a": 1}, ylabel="y"), "fig")
     assert path == smoke_config.media_dir / "fig.png" and path.stat().st_size > 0
+
+
+def test_setup_starts_a_fresh_metrics_file(tmp_path, monkeypatch):
+    """A key written by an earlier run (or by a benchmark) must not survive into a new run."""
+    monkeypatch.setattr(config, "media_root", lambda profile: tmp_path)
+    config.setup("nb", profile="smoke", verbose=False)
+    reports.record(old_key=1.0)
+    assert "old_key" in json.loads((tmp_path / "nb" / "metrics.json").read_text())
+    config.setup("nb", profile="smoke", verbose=False)
+    assert not (tmp_path / "nb" / "metrics.json").exists()
+    reports.record(new_key=2.0)
+    written = json.loads((tmp_path / "nb" / "metrics.json").read_text())
+    assert "new_key" in written and "old_key" not in written
+    with pytest.raises(KeyError, match="old_key"):
+        reports.fill("{{ old_key }}", written)

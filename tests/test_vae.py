@@ -61,9 +61,13 @@ def test_vae_step_with_condition_trains_a_cvae():
     cond = lambda y: data.position_condition(*data.position_parts(y))
     model = models.ConvCVAE(ds.shape, cond_dim=16, latent_dim=2, channels=(8,))
     loader = data.TensorLoader(ds, 32)
-    h = train.fit(model, loader, loader, step=losses.vae_step(condition=cond), num_epochs=1,
-                  progress=False)
+    h = train.fit(model, loader, loader, step=losses.vae_step(condition=cond), num_epochs=3,
+                  lr=3e-3, progress=False, seed=0)
     assert {"train_neg_elbo", "val_kl", "val_recon"} <= set(h)
+    for e in range(3):  # the logged parts add up, and the bound is a positive number of nats
+        assert h["val_neg_elbo"][e] == pytest.approx(h["val_recon"][e] + h["val_kl"][e], rel=1e-4)
+        assert h["val_kl"][e] >= 0 and h["val_recon"][e] > 0
+    assert h["train_neg_elbo"][-1] < h["train_neg_elbo"][0]  # it learns
 
 
 def _run(seed):
