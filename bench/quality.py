@@ -17,12 +17,7 @@ from pathlib import Path
 import common
 import torch
 
-from aehelpers import data, losses, metrics, models, train
-
-try:  # the anomaly module (03_anomaly_cats); plain sklearn does the same where it is absent
-    from aehelpers import anomaly
-except ImportError:
-    anomaly = None
+from aehelpers import anomaly, data, losses, metrics, models, train
 
 # published figures, each with its source and setup
 PUBLISHED = {
@@ -100,21 +95,8 @@ def _mse_scores(fn, x):
     return torch.cat([((fn(xb) - xb) ** 2).flatten(1).mean(1) for xb in x.split(500)])
 
 
-def _auroc(scores, labels) -> float:
-    if anomaly is not None:
-        return anomaly.auroc(scores, labels)
-    from sklearn.metrics import roc_auc_score
-    return float(roc_auc_score(labels.numpy(), scores.numpy()))
-
-
 def _pca_scores(x_normal, x_test, n_components):
-    if anomaly is not None:
-        return anomaly.PCABaseline(n_components=n_components).fit(x_normal).score(x_test)
-    from sklearn.decomposition import PCA
-    pca = PCA(n_components=n_components, random_state=0).fit(x_normal.flatten(1).numpy())
-    flat = x_test.flatten(1).numpy()
-    back = torch.from_numpy(pca.inverse_transform(pca.transform(flat))).float()
-    return ((back - x_test.flatten(1)) ** 2).mean(1)
+    return anomaly.PCABaseline(n_components=n_components).fit(x_normal).score(x_test)
 
 
 def one_class(train_set, test_set, num_epochs: int, code: int = 16) -> dict:
@@ -128,8 +110,8 @@ def one_class(train_set, test_set, num_epochs: int, code: int = 16) -> dict:
         _fit(model, normal, num_epochs, batch_size=32, loss=losses.mse)  # ~800 images: more steps
         model.eval()
         rows[str(digit)] = {
-            "ae": _auroc(_mse_scores(model, test_set.x), labels),
-            "pca": _auroc(_pca_scores(normal.x, test_set.x, code), labels),
+            "ae": anomaly.auroc(_mse_scores(model, test_set.x), labels),
+            "pca": anomaly.auroc(_pca_scores(normal.x, test_set.x, code), labels),
             "n_normal": len(normal),
         }
     mean = {k: sum(r[k] for r in rows.values()) / 10 for k in ("ae", "pca")}
