@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import time
@@ -98,16 +97,33 @@ def build(md_path, pdf_path=None, media=None) -> Path:
     return pdf_path
 
 
+def inject_parameters(nb, **params):
+    """Insert a cell setting params after the cell tagged "parameters" (papermill's convention).
+
+    The notebook then runs with those values whatever the environment says, exactly as
+    `papermill in.ipynb out.ipynb -p PROFILE full` would run it.
+    """
+    import nbformat
+
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    if not tagged:
+        raise ValueError("the notebook has no cell tagged 'parameters' to inject values after")
+    source = "# Injected parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(tagged[0] + 1, cell)
+    return nb
+
+
 def execute(notebook, profile: str = "default", out_dir=None, timeout: int = 1800) -> dict:
-    """Run a notebook top to bottom with AEH_PROFILE=profile; save the executed copy under build/."""
+    """Run a notebook top to bottom in a profile; save the executed copy under build/."""
     import nbformat
     from nbclient import NotebookClient
 
     notebook = Path(notebook).resolve()
     out_dir = Path(out_dir or config.REPO_ROOT / "build" / "executed" / profile)
     out_dir.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.read(notebook, as_version=4)
-    os.environ[config.PROFILE_ENV] = profile  # the kernel inherits this process's environment
+    nb = inject_parameters(nbformat.read(notebook, as_version=4), PROFILE=profile)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(notebook.parent)}})
     start = time.perf_counter()

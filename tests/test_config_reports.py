@@ -126,3 +126,16 @@ def test_setup_starts_a_fresh_metrics_file(tmp_path, monkeypatch):
     assert "new_key" in written and "old_key" not in written
     with pytest.raises(KeyError, match="old_key"):
         reports.fill("{{ old_key }}", written)
+
+
+def test_inject_parameters_follows_the_parameters_cell():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# title"),
+                                         nbformat.v4.new_code_cell("PROFILE = None")])
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    out = reports.inject_parameters(nb, PROFILE="full", SEED=3)
+    assert [c.source for c in out.cells][2] == "# Injected parameters\nPROFILE = 'full'\nSEED = 3"
+    assert out.cells[2].metadata["tags"] == ["injected-parameters"]
+    with pytest.raises(ValueError, match="tagged 'parameters'"):
+        reports.inject_parameters(nbformat.v4.new_notebook(cells=[]), PROFILE="smoke")
