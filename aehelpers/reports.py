@@ -73,6 +73,49 @@ def fill(text: str, metrics: dict, source: str = "metrics") -> str:
     return out
 
 
+# A4 pages for printing; figures float to the top or bottom of a page (typst's placement: auto)
+# so that a large figure never leaves half a page empty; table text is not justified (no
+# stretched headers). Pandoc reads this YAML block beside the report's own front matter.
+PAGE_SETUP = """---
+papersize: a4
+fontsize: 10.5pt
+margin:
+  x: 2.2cm
+  y: 2.2cm
+header-includes: |
+  ```{=typst}
+  #show figure.where(kind: image): set figure(placement: auto)
+  #show table: set par(justify: false)
+  #show table: set text(size: 9pt)
+  ```
+---
+
+"""
+
+
+def title_as_float(text: str) -> str:
+    """Move the front matter's title and subtitle into a top float that opens page 1.
+
+    A figure that floats (placement: auto) could otherwise be put above the title; floats keep
+    their order, so the title, being first, stays first.
+    """
+    front = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    if not front:
+        return text
+    fields = dict(re.findall(r'^(title|subtitle): "(.*)"$', front.group(1), re.M))
+    if "title" not in fields:
+        return text
+    rest = re.sub(r'^(title|subtitle): ".*"\n?', "", front.group(1), flags=re.M).strip()
+    quote = lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    sub = fields.get("subtitle")
+    block = (f"```{{=typst}}\n#set document(title: {quote(fields['title'])})\n"
+             f"#place(top, float: true, clearance: 1.2em)[#align(center)[\n"
+             f"  #text(size: 1.45em, weight: \"bold\", {quote(fields['title'])})\n"
+             + (f"  #v(0.3em) #text(size: 0.95em, {quote(sub)})\n" if sub else "")
+             + "]]\n```\n\n")
+    return (f"---\n{rest}\n---\n" if rest else "") + block + text[front.end():]
+
+
 def build(md_path, pdf_path=None, media=None) -> Path:
     """Fill reports/<name>.md from media/<name>/metrics.json and compile it to a PDF; return its path."""
     import pypandoc
@@ -85,7 +128,8 @@ def build(md_path, pdf_path=None, media=None) -> Path:
         raise FileNotFoundError(f"{metrics_path} is missing: run notebooks/{name}.ipynb first "
                                 f"(make reports does both)")
     text = fill(md_path.read_text(), json.loads(metrics_path.read_text()), str(metrics_path))
-    src = pypandoc.convert_text(text, "typst", format="markdown", extra_args=["--standalone"])
+    src = pypandoc.convert_text(PAGE_SETUP + title_as_float(text), "typst", format="markdown",
+                                extra_args=["--standalone"])
     typ = md_path.with_suffix(".typ")  # beside the .md, so ../media/... image paths resolve
     pdf_path = Path(pdf_path) if pdf_path else md_path.with_suffix(".pdf")
     try:
@@ -95,6 +139,42 @@ def build(md_path, pdf_path=None, media=None) -> Path:
     finally:
         typ.unlink(missing_ok=True)
     return pdf_path
+
+
+MIN_FILL = 0.70  # every page but the last is filled to at least this share of its height
+MIN_LAST_LINES = 6  # a last page with less than this many lines of text and no figure is orphaned
+
+
+def check_pdf(pdf_path, md_path=None, max_pages: int = 12) -> list[str]:
+    """What a reader would mind in a built report (empty list: nothing): page count, unfilled
+    {{ fields }}, pages left mostly empty, an orphaned last page, A4 size, missing figure files."""
+    import pymupdf
+
+    problems = []
+    doc = pymupdf.open(str(pdf_path))
+    if not 1 <= len(doc) <= max_pages:
+        problems.append(f"{len(doc)} pages (expected 1 to {max_pages})")
+    for i, page in enumerate(doc, start=1):
+        w, h = page.rect.width, page.rect.height
+        if abs(w - 595.3) > 2 or abs(h - 841.9) > 2:
+            problems.append(f"page {i} is {w:.0f}x{h:.0f} pt, not A4")
+        text = page.get_text()
+        if "{{" in text:
+            problems.append(f"page {i} shows an unfilled field near {text[text.index('{{'):][:30]!r}")
+        blocks = [b for b in page.get_text("blocks") if not b[4].strip().isdigit()]  # no page no.
+        images = [r for info in page.get_images(full=True) for r in page.get_image_rects(info[0])]
+        bottom = max([b[3] for b in blocks] + [r.y1 for r in images], default=0) / h
+        if i < len(doc) and bottom < MIN_FILL:
+            problems.append(f"page {i} is filled to {bottom:.0%} of its height "
+                            f"(a hole before the next page; at least {MIN_FILL:.0%})")
+        lines = sum(b[4].count("\n") for b in blocks)
+        if i == len(doc) > 1 and not images and lines < MIN_LAST_LINES:
+            problems.append(f"the last page {i} holds only {lines} orphan line(s)")
+    if md_path is not None:
+        for ref in re.findall(r"\]\((\.\./media/[^)\s]+)\)", Path(md_path).read_text()):
+            if not (Path(md_path).parent / ref).exists():
+                problems.append(f"figure {ref} does not exist")
+    return problems
 
 
 def inject_parameters(nb, **params):
@@ -144,6 +224,8 @@ def main(argv=None):
     ex.add_argument("--profile", default="default", choices=config.PROFILES)
     bu = sub.add_parser("build", help="build reports/*.md into PDFs")
     bu.add_argument("reports", nargs="+")
+    bu.add_argument("--strict", action="store_true",
+                    help="exit non-zero when a built PDF breaks a layout rule (check_pdf)")
     args = parser.parse_args(argv)
     if args.command == "execute":
         timings = []
@@ -158,12 +240,19 @@ def main(argv=None):
         merged = [t for t in earlier if t["notebook"] not in names] + timings
         log.write_text(json.dumps(sorted(merged, key=lambda t: t["notebook"]), indent=1))
     else:
+        failed = 0
         for md in args.reports:
             name = Path(md).stem
             if not (config.REPO_ROOT / "notebooks" / f"{name}.ipynb").exists() and name != "benchmarks":
                 print(f"skipping {md}: no notebook {name}.ipynb")
                 continue
-            print(f"built {build(md)}", flush=True)
+            pdf = build(md)
+            problems = check_pdf(pdf, md)
+            print(f"built {pdf}" + "".join(f"\n  layout: {p}" for p in problems), flush=True)
+            failed += bool(problems)
+        if failed and args.strict:
+            print(f"{failed} report(s) break a layout rule")
+            return 1
     return 0
 
 

@@ -139,3 +139,28 @@ def test_inject_parameters_follows_the_parameters_cell():
     assert out.cells[2].metadata["tags"] == ["injected-parameters"]
     with pytest.raises(ValueError, match="tagged 'parameters'"):
         reports.inject_parameters(nbformat.v4.new_notebook(cells=[]), PROFILE="smoke")
+
+
+def _report(tmp_path, body):
+    (tmp_path / "reports").mkdir(exist_ok=True)
+    (tmp_path / "media" / "r").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "media" / "r" / "metrics.json").write_text(json.dumps({"x": 1.5}))
+    md = tmp_path / "reports" / "r.md"
+    md.write_text('---\ntitle: "T"\nsubtitle: "S {{ x }}"\n---\n\n' + body)
+    return md, reports.build(md, media=tmp_path / "media")
+
+
+def test_check_pdf_finds_orphan_pages_holes_and_missing_figures(tmp_path):
+    para = "Words that fill a line of text in a report for the page-fill test. " * 6
+    page_break = "\n\n```{=typst}\n#pagebreak()\n```\n\n"
+    full = "\n\n".join([para] * 10)  # about 80% of an A4 page
+    md, pdf = _report(tmp_path, full + page_break + "An orphan.")
+    problems = reports.check_pdf(pdf, md)
+    assert problems == ["the last page 2 holds only 1 orphan line(s)"], problems
+    md, pdf = _report(tmp_path, "Short." + page_break + full)
+    problems = reports.check_pdf(pdf, md)
+    assert len(problems) == 1 and problems[0].startswith("page 1 is filled to 1"), problems
+    md.write_text(md.read_text() + "\n![missing](../media/r/none.png)\n")
+    assert reports.check_pdf(pdf, md)[-1] == "figure ../media/r/none.png does not exist"
+    md, pdf = _report(tmp_path, full + page_break + "\n\n".join([para] * 3))
+    assert reports.check_pdf(pdf, md) == []
