@@ -2,18 +2,24 @@
 
     env = common.environment()                     # device, torch version, threads, date, host
     seconds = common.median_times({"a": fa, "b": fb}, repeats=5)   # interleaved a, b, a, b, ...
+    rounds = common.interleaved_times({"a": fa, "b": fb}, repeats=5)  # every round's seconds
+    summary = common.compare(rounds, base="a")     # per contender: seconds, ratio (spread), ...
     print(common.table(rows, ["name", "images/s", "ratio"]))
     common.save("speed", payload)                   # bench/results/speed.json
 
 Timings on a shared machine are noisy; every ratio in a table is measured within one run, with the
-contenders interleaved (a, b, c, a, b, c, ...) and the median taken, so a slow minute hits all of
-them alike. Absolute images/s are only comparable within one run.
+contenders interleaved (a, b, c, a, b, c, ...) over several rounds. A ratio is taken per round,
+between the times of the same round, and the table gives the median of those per-round ratios
+with their range (min-max over the rounds) in brackets, e.g. "0.991 (0.975-1.004)": a slow minute
+hits every contender of a round alike, and the range shows how far one round can be off.
+Absolute images/s are only comparable within one run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import statistics
@@ -78,15 +84,87 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def median_times(contenders: dict, repeats: int = 5, warmup: int = 1) -> dict:
-    """Median seconds per contender over `repeats` interleaved rounds, after `warmup` rounds."""
+def interleaved_times(contenders: dict, repeats: int = 5, warmup: int = 1, timer=None) -> dict:
+    """Seconds of every round per contender: {name: [s_round1, s_round2, ...]}.
+
+    The contenders run interleaved (a, b, c, a, b, c, ...) for `warmup` untimed rounds and then
+    `repeats` timed ones, so round i of every contender ran in the same stretch of time.
+    `timer(fn)` returns the seconds of one call (default `timed`); a contender that measures
+    itself (a child process) passes `timer=lambda fn: fn()`. NaN marks a round that failed.
+    """
+    timer = timer or timed
     times = {name: [] for name in contenders}
     for round_ in range(warmup + repeats):
         for name, fn in contenders.items():  # a, b, c, a, b, c: noise hits every contender
-            seconds = timed(fn)
+            seconds = timer(fn)
             if round_ >= warmup:
                 times[name].append(seconds)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def median_times(contenders: dict, repeats: int = 5, warmup: int = 1) -> dict:
+    """Median seconds per contender over `repeats` interleaved rounds, after `warmup` rounds."""
+    return {name: statistics.median(ts)
+            for name, ts in interleaved_times(contenders, repeats, warmup).items()}
+
+
+class Spread(float):
+    """A median that carries the range of the values it came from; formats as 'median (lo-hi)'.
+
+    It is a float (arithmetic, comparisons and JSON see the median), but every format spec is
+    applied to all three numbers: f"{Spread.of([0.98, 1.0, 1.01]):.2f}" == "1.00 (0.98-1.01)".
+    `values` keeps the per-round numbers; `as_dict()` gives them for the result files.
+    """
+
+    def __new__(cls, median: float, lo: float, hi: float, values=()):
+        self = super().__new__(cls, median)
+        self.lo, self.hi, self.values = float(lo), float(hi), [float(v) for v in values]
+        return self
+
+    @classmethod
+    def of(cls, values) -> Spread:
+        """Median and min-max of the finite values (NaN, a failed round, is left out)."""
+        finite = [float(v) for v in values if math.isfinite(v)]
+        if not finite:
+            return cls(math.nan, math.nan, math.nan, values)
+        return cls(statistics.median(finite), min(finite), max(finite), finite)
+
+    def __format__(self, spec: str) -> str:
+        lo, hi = format(self.lo, spec), format(self.hi, spec)
+        sep = " to " if self.lo < 0 or self.hi < 0 else "-"  # "(-110 to 145)", not "(-110-145)"
+        return f"{format(float(self), spec)} ({lo}{sep}{hi})"
+
+    def __repr__(self) -> str:
+        return f"Spread({float(self)!r}, {self.lo!r}, {self.hi!r})"
+
+    def __reduce__(self):  # pickle/copy keep the range
+        return (Spread, (float(self), self.lo, self.hi, self.values))
+
+    def as_dict(self) -> dict:
+        return {"median": float(self), "min": self.lo, "max": self.hi, "rounds": self.values}
+
+
+def compare(times: dict, base: str, work: float = 1.0) -> dict:
+    """Per contender, from `interleaved_times` output: median seconds and the paired ratios.
+
+    Returns {name: {"seconds": Spread, "per_s": Spread of work/seconds (e.g. images/s),
+    "ratio": Spread of base_i / t_i (its speed relative to `base`; > 1 is faster),
+    "slowdown": Spread of t_i / base_i (how many times longer than `base` it takes),
+    "extra_s": Spread of t_i - base_i}} where i runs over the rounds, so every ratio pairs two
+    times of the same round. Rounds where either time is NaN are left out of that pair.
+    """
+    ref = times[base]
+    out = {}
+    for name, ts in times.items():
+        pairs = [(t, b) for t, b in zip(ts, ref) if math.isfinite(t) and math.isfinite(b)]
+        out[name] = {
+            "seconds": Spread.of(ts),
+            "per_s": Spread.of([work / t for t in ts if math.isfinite(t) and t > 0]),
+            "ratio": Spread.of([b / t for t, b in pairs]),
+            "slowdown": Spread.of([t / b for t, b in pairs]),
+            "extra_s": Spread.of([t - b for t, b in pairs]),
+        }
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
