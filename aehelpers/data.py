@@ -348,9 +348,15 @@ def describe(**sets: ImageSet) -> dict:
     sources = sorted({s.source for s in sets.values()})
     out = {"source": sources[0] if len(sources) == 1 else sources}
     out.update({name: {"name": s.name, "n": len(s), "shape": list(s.shape)} for name, s in sets.items()})
-    if any(s.name.startswith("mnist-test/") for s in sets.values()):
+    names = [s.name for s in sets.values()]
+    if any(n.startswith("mnist-test/") for n in names):
         out["split"] = (f"seeded split (seed {MNIST_SPLIT_SEED}) of MNIST's 10,000 test images, "
                         f"{'/'.join(map(str, MNIST_SPLIT_SIZES))} train/val/test")
+    elif any(n.startswith("mnist-train/") for n in names):
+        out["split"] = (f"MNIST's 60,000 training images cut 54,000/6,000 train/val (seed "
+                        f"{MNIST_SPLIT_SEED}), tested on its 10,000 test images")
+    else:
+        out["split"] = ", ".join(f"{k} {len(s):,}" for k, s in sets.items())
     return out
 
 
@@ -510,9 +516,9 @@ def cat_photos(size: int = 100, grey: bool = False, root=None,
 def place_on_grid(base: ImageSet, grid: int = 3, cell: int = 16, seed: int = 0) -> ImageSet:
     """Shrink each image of base to cell x cell and paste it into one random cell of a canvas.
 
-    The canvas is (grid * cell) pixels square and black elsewhere; item i is base item i, so a
-    seeded split of both keeps them aligned. y codes (label, row, col) as (label * grid + row) *
-    grid + col; `position_parts` decodes it and `position_condition` builds the CVAE condition.
+    The canvas is (grid * cell) pixels square and black elsewhere; item i is base item i, so the
+    canvases of a split set are that set's digits. y codes (label, row, col) as (label * grid +
+    row) * grid + col; `position_parts` decodes it and `position_condition` builds the CVAE condition.
     """
     g = torch.Generator().manual_seed(seed)
     cells = torch.randint(0, grid * grid, (len(base),), generator=g)
@@ -526,15 +532,17 @@ def place_on_grid(base: ImageSet, grid: int = 3, cell: int = 16, seed: int = 0) 
     y = (base.y * grid + rows) * grid + cols
     classes = [f"{name}@r{r}c{c}" for name in base.classes
                for r in range(grid) for c in range(grid)]
-    return ImageSet(canvas, y, classes, f"{base.name}@{grid}x{grid}")
+    return ImageSet(canvas, y, classes, f"{base.name}@{grid}x{grid}",
+                    source=f"{base.source}, placed on a {grid}x{grid} grid")
 
 
-def digit_positions(cell: int = 16, grid: int = 3, seed: int = 0, source: str = "digits",
-                    limit: int | None = None) -> ImageSet:
-    """Digits (scikit-learn's, or source="mnist" for MNIST's training set) placed on a 3x3 grid."""
-    if source not in ("digits", "mnist"):
-        raise ValueError(f"source is 'digits' or 'mnist', got {source!r}")
-    base = digits(size=None) if source == "digits" else mnist("train")
+def digit_positions(cell: int = 16, grid: int = 3, seed: int = 0, part: str = "train",
+                    profile: str = "default", limit: int | None = None) -> ImageSet:
+    """One part ("train", "val" or "test") of the course's MNIST split, placed on a 3x3 grid."""
+    parts = ("train", "val", "test")
+    if part not in parts:
+        raise ValueError(f"part is one of {parts}, got {part!r}")
+    base = mnist_splits(profile)[parts.index(part)]
     if limit is not None:
         base = base.subset(range(min(limit, len(base))))
     return place_on_grid(base, grid, cell, seed)

@@ -10,7 +10,7 @@ def test_place_on_grid_puts_each_digit_in_its_cell_only():
     ds = data.digit_positions(cell=10, limit=50, seed=3)
     assert ds.shape == (1, 30, 30) and len(ds) == 50
     label, row, col = data.position_parts(ds.y)
-    assert torch.equal(label, data.digits(size=None).y[:50])
+    assert torch.equal(label, data.mnist_splits()[0].y[:50])  # the course split's training digits
     for i in range(50):
         inside = metrics.cell_crop(ds.x[i:i + 1], row[i], col[i])
         assert inside.sum() == pytest.approx(ds.x[i].sum().item())  # nothing outside the cell
@@ -24,6 +24,15 @@ def test_digit_positions_is_deterministic_given_the_seed():
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert not torch.equal(a.y, c.y)
     assert "digit_positions" in data.DATASETS
+
+
+def test_digit_positions_reads_each_part_of_the_mnist_split():
+    test = data.digit_positions(cell=8, part="test", limit=20)
+    assert torch.equal(data.position_parts(test.y)[0], data.mnist_splits()[2].y[:20])
+    assert test.source.startswith("MNIST") and "3x3 grid" in test.source
+    assert "split" in data.describe(test=test)  # a report can name the split of the canvases
+    with pytest.raises(ValueError, match="part is one of"):
+        data.digit_positions(part="validation")
 
 
 def test_position_condition_is_one_hot_label_column_row():

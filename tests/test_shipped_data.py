@@ -78,7 +78,7 @@ def test_describe_names_source_split_and_sizes():
     assert "seed 0" in d["split"] and "8000/1000/1000" in d["split"]
     apples = data.fruits360("Validation", size=8)
     d = data.describe(normal=apples, cats=data.cat_crops(n=2, size=8))
-    assert len(d["source"]) == 2 and "split" not in d
+    assert len(d["source"]) == 2 and d["split"] == "normal 200, cats 2"
 
 
 def test_shipped_apples_load_through_the_folder_loader():
@@ -139,3 +139,10 @@ def test_bernoulli_entropy_is_the_floor_of_bce():
     assert losses.bernoulli_entropy(binary).abs().max() == 0
     half = torch.full((1, 1, 2, 2), 0.5)
     assert torch.allclose(losses.bernoulli_entropy(half), torch.tensor([4 * 0.6931472]))
+
+
+def test_describe_names_the_full_profile_split():
+    x = torch.zeros(3, 1, 28, 28)
+    train = data.ImageSet(x, name="mnist-train/train")
+    d = data.describe(train=train, test=data.ImageSet(x, name="mnist-test"))
+    assert "60,000 training images" in d["split"]
