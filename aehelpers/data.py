@@ -351,7 +351,7 @@ def describe(**sets: ImageSet) -> dict:
     names = [s.name for s in sets.values()]
     if any(n.startswith("mnist-test/") for n in names):
         out["split"] = (f"seeded split (seed {MNIST_SPLIT_SEED}) of MNIST's 10,000 test images, "
-                        f"{'/'.join(map(str, MNIST_SPLIT_SIZES))} train/val/test")
+                        f"{'/'.join(f'{n:,}' for n in MNIST_SPLIT_SIZES)} train/val/test")
     elif any(n.startswith("mnist-train/") for n in names):
         out["split"] = (f"MNIST's 60,000 training images cut 54,000/6,000 train/val (seed "
                         f"{MNIST_SPLIT_SEED}), tested on its 10,000 test images")

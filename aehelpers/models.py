@@ -1,5 +1,6 @@
 """Convolutional autoencoders for any H x W: AE (01), VAE (04) and conditional VAE (05);
-the GAN generator (of blocks.CSPUp) and discriminator of 06 close the module.
+MLPVAE, pytorch/examples' fully connected VAE, is 04's peer; the GAN generator (of blocks.CSPUp)
+and discriminator of 06 close the module.
 
     model = models.ConvAE(in_shape=(1, 28, 28), latent_dim=2, decoder="transpose")
     x_hat = model(x)                          # exactly x.shape, values in [0, 1]
@@ -204,6 +205,57 @@ class ConvCVAE(ConvVAE):
         if cond_dim < 1:
             raise ValueError(f"a conditional VAE needs cond_dim >= 1, got {cond_dim}")
         super().__init__(in_shape, latent_dim, channels, decoder, norm, cond_dim=cond_dim)
+
+
+class MLPVAE(nn.Module):
+    """The fully connected VAE of pytorch/examples, the peer 04 measures ConvVAE against.
+
+    Source: https://github.com/pytorch/examples/blob/main/vae/main.py (class VAE), with its layer
+    names: fc1 (784 => 400, ReLU), fc21 => mu and fc22 => logvar (400 => 20, no activation),
+    fc3 (20 => 400, ReLU), fc4 (400 => 784, sigmoid). Its loss is BCE summed over pixels plus the
+    closed-form KL per image, trained with Adam lr 1e-3, batch 128: here `losses.vae_step()` and
+    `train.fit`, since forward(x) -> (x_hat, mu, logvar) as for ConvVAE. in_shape generalises
+    784 to C*H*W; x_hat comes back as (B, C, H, W). Two differences from the source, both shared
+    with ConvVAE: forward decodes mu in eval mode (vae_step samples z in evaluation too, as the
+    source does), and sample() draws z ~ N(0, I) itself.
+    """
+
+    def __init__(self, in_shape, hidden=400, latent_dim=20):
+        super().__init__()
+        self.in_shape, self.latent_dim = tuple(in_shape), latent_dim
+        pixels = math.prod(self.in_shape)
+        self.fc1 = nn.Linear(pixels, hidden)
+        self.fc21 = nn.Linear(hidden, latent_dim)  # mu: any real number, no activation
+        self.fc22 = nn.Linear(hidden, latent_dim)  # logvar: likewise
+        self.fc3 = nn.Linear(latent_dim, hidden)
+        self.fc4 = nn.Linear(hidden, pixels)
+
+    def encode(self, x):
+        """x (B, C, H, W) -> (mu, logvar), each (B, latent_dim)."""
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.in_shape:
+            raise ValueError(f"expected a batch (B, {', '.join(map(str, self.in_shape))}) "
+                             f"(model built with in_shape={self.in_shape}), got "
+                             f"{tuple(x.shape)}; a fully connected VAE takes one image size only")
+        h = F.relu(self.fc1(x.flatten(1)))
+        return self.fc21(h), self.fc22(h)
+
+    reparameterize = staticmethod(ConvVAE.reparameterize)  # z = mu + sigma * eps
+
+    def decode(self, z):
+        """z (B, latent_dim) -> x_hat (B, C, H, W) in (0, 1)."""
+        h = F.relu(self.fc3(z))
+        return torch.sigmoid(self.fc4(h)).view(len(z), *self.in_shape)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar) if self.training else mu
+        return self.decode(z), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n, generator=None):
+        """Decode n draws of z ~ N(0, I)."""
+        device = next(self.parameters()).device
+        return self.decode(torch.randn(n, self.latent_dim, generator=generator).to(device))
 
 
 def count_parameters(model: nn.Module) -> int:

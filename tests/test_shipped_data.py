@@ -75,7 +75,7 @@ def test_describe_names_source_split_and_sizes():
     d = data.describe(train=train, val=val, test=test)
     assert d["source"] == "MNIST test set (shipped in data/)"
     assert d["train"] == {"name": "mnist-test/train", "n": 512, "shape": [1, 28, 28]}
-    assert "seed 0" in d["split"] and "8000/1000/1000" in d["split"]
+    assert "seed 0" in d["split"] and "8,000/1,000/1,000" in d["split"]
     apples = data.fruits360("Validation", size=8)
     d = data.describe(normal=apples, cats=data.cat_crops(n=2, size=8))
     assert len(d["source"]) == 2 and d["split"] == "normal 200, cats 2"
