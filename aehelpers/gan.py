@@ -1,7 +1,7 @@
 """Training a GAN: the two-phase loop `fit_gan`, with per-epoch losses and fixed-noise snapshots.
 
-    G = models.Generator((1, 28, 28), latent_dim=32, num_classes=10)
-    D = models.Discriminator((1, 28, 28), num_classes=10, spectral_norm=True)
+    G = gan.Generator((1, 28, 28), latent_dim=32, num_classes=10)
+    D = gan.Discriminator((1, 28, 28), num_classes=10, spectral_norm=True)
     history = gan.fit_gan(G, D, train_loader, num_epochs=10, label_smoothing=0.1)
     history["d_loss"], history["g_loss"]     # one number per epoch
     history.snapshots[-1]                   # G(fixed z) after the last epoch, (n, C, H, W)
@@ -10,22 +10,127 @@ Every batch runs two labelled phases, as in pytorch/examples `dcgan/main.py`:
 (1) update D on a real batch (target 1) and a fake batch G(z) (target 0);
 (2) update G so that D calls the same fake batch real (the non-saturating loss).
 
-Why a module of its own rather than train.py: the loop trains two models with two optimisers and
-shares nothing with `train.fit` but the History, and train.py stays short. It imports config,
-train (History, NonFiniteLossError) and metrics; it knows no model class and draws no figure (a
+Everything of the GAN lives here, in dependency order: the two networks (the generator built
+from `blocks.CSPUp`, the discriminator), their losses, and the loop. The loop is not train.fit:
+it trains two models with two optimisers and shares nothing with `fit` but the History. It
+imports config, blocks, train (History, NonFiniteLossError) and metrics, and draws no figure (a
 notebook saves the snapshots). Introduced in 06_gan_csp.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import config, metrics
+from .blocks import CropTo, CSPUp, PadToMultiple, norm_layer, padded_size
 from .train import History, NonFiniteLossError
+
+# ---------------------------------------------------------------------------------------------
+# the networks: a generator of CSPUp blocks and a discriminator with a global view
+# ---------------------------------------------------------------------------------------------
+
+class Generator(nn.Module):
+    """GAN generator of CSPUp blocks (06_gan_csp): z (B, latent_dim) [+ labels y] -> x (B, C, H, W).
+
+    channels[0] is the width at the start map of ceil(H / 2**k) x ceil(W / 2**k), k = number of
+    up-sampling blocks = len(channels) - 1; each CSPUp doubles H and W, and the output is
+    cropped to out_shape, so any size works. num_classes > 0 makes it conditional: an embedding
+    of the label joins z. Outputs are in (0, 1) like the pixels (a sigmoid, i.e. tanh rescaled).
+    """
+
+    def __init__(self, out_shape, latent_dim=32, channels=(64, 32, 16), num_classes=0,
+                 embed_dim=10, norm="batch"):
+        super().__init__()
+        if len(channels) < 2:
+            raise ValueError(f"channels needs a start width and at least one up-sampling stage, "
+                             f"got {channels}")
+        self.out_shape, self.latent_dim = tuple(out_shape), latent_dim
+        self.num_classes = num_classes
+        c, h, w = self.out_shape
+        m = 2 ** (len(channels) - 1)
+        self.start = (channels[0], padded_size(h, m) // m, padded_size(w, m) // m)  # e.g. 64x7x7
+        self.embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
+        z_in = latent_dim + (embed_dim if num_classes else 0)
+        self.stem = nn.Sequential(nn.Linear(z_in, math.prod(self.start), bias=norm is None),
+                                  nn.Unflatten(1, self.start), norm_layer(norm, channels[0]),
+                                  nn.ReLU())
+        ups = []
+        for c_in, c_out in zip(channels[:-1], channels[1:]):  # h x w => 2h x 2w
+            ups += [CSPUp(c_in, c_out, norm), nn.ReLU()]
+        self.ups = nn.Sequential(*ups)
+        self.to_image = nn.Conv2d(channels[-1], c, 3, padding=1)
+        self.crop = CropTo()  # 28 => 28, 25 => 28 => 25
+
+    def forward(self, z, y=None):
+        if self.num_classes:
+            z = torch.cat([z, self.embed(_check_labels(y, len(z), self.num_classes))], dim=1)
+        x = self.to_image(self.ups(self.stem(z)))
+        return torch.sigmoid(self.crop(x, self.out_shape[1:]))
+
+    @torch.no_grad()
+    def sample(self, n, y=None, generator=None, z=None):
+        """n images from z ~ N(0, I) (or the given z), labels y (n,) if conditional; eval mode."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator) if z is None else z
+        z = z.to(device)
+        was_training = self.training
+        self.eval()
+        try:
+            return self(z, None if y is None else y.to(device))
+        finally:
+            self.train(was_training)
+
+
+class Discriminator(nn.Module):
+    """GAN discriminator (06_gan_csp): x (B, C, H, W) [+ labels y] -> one logit per image (B,).
+
+    4x4 stride-2 convolutions with LeakyReLU(0.2) as in DCGAN, summed over positions (any H x W),
+    then a linear head. Conditional (num_classes > 0) twice over: the one-hot label enters as
+    num_classes extra input channels (Mirza & Osindero, 2014), and the head adds the projection
+    embed(y).h (Miyato & Koyama, 2018). spectral_norm=True divides every weight by its largest singular
+    value (Miyato et al., 2018), which limits how sharply D can react and calms training.
+    """
+
+    def __init__(self, in_shape, channels=(32, 64), num_classes=0, norm=None,
+                 spectral_norm=False):
+        super().__init__()
+        self.in_shape, self.num_classes = tuple(in_shape), num_classes
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
+        layers, c = [PadToMultiple(2 ** len(channels))], in_shape[0] + num_classes
+        for i, c_out in enumerate(channels):  # H x W => H/2 x W/2
+            layers += [sn(nn.Conv2d(c, c_out, 4, stride=2, padding=1)),
+                       norm_layer(norm if i else None, c_out),  # no norm on the input layer
+                       nn.LeakyReLU(0.2)]
+            c = c_out
+        self.features = nn.Sequential(*layers)
+        self.head = sn(nn.Linear(c, 1))
+        self.embed = sn(nn.Embedding(num_classes, c)) if num_classes else None
+
+    def forward(self, x, y=None):
+        if self.num_classes:
+            y = _check_labels(y, len(x), self.num_classes)
+            maps = F.one_hot(y, self.num_classes).float()[:, :, None, None]
+            x = torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)  # label as channels
+        h = self.features(x).sum(dim=(2, 3))  # (B, channels[-1])
+        logit = self.head(h).squeeze(1)
+        if self.num_classes:
+            logit = logit + (self.embed(y) * h).sum(1)
+        return logit
+
+
+def _check_labels(y, n, num_classes):
+    if y is None or y.shape != (n,):
+        got = None if y is None else tuple(y.shape)
+        raise ValueError(f"this model is conditional: pass integer labels y of shape ({n},) "
+                         f"with values in 0..{num_classes - 1}, got {got}")
+    return y.long()
+
 
 # ---------------------------------------------------------------------------------------------
 # losses

@@ -5,14 +5,14 @@ import math
 import pytest
 import torch
 
-from aehelpers import blocks, data, gan, metrics, models
+from aehelpers import blocks, data, gan, metrics
 
 
 def tiny_gan(shape=(1, 12, 12), num_classes=0, spectral_norm=False):
     torch.manual_seed(0)
-    g = models.Generator(shape, latent_dim=4, channels=(8, 4), num_classes=num_classes,
+    g = gan.Generator(shape, latent_dim=4, channels=(8, 4), num_classes=num_classes,
                          embed_dim=3)
-    d = models.Discriminator(shape, channels=(4, 8), num_classes=num_classes,
+    d = gan.Discriminator(shape, channels=(4, 8), num_classes=num_classes,
                              spectral_norm=spectral_norm)
     return g, d
 
@@ -54,7 +54,7 @@ def test_cspup_odd_channels_raise_a_clear_error(c_in):
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (1, 25, 25), (3, 20, 13)])
 def test_generator_any_size_and_range(shape):
-    g = models.Generator(shape, latent_dim=5, channels=(8, 4, 2))
+    g = gan.Generator(shape, latent_dim=5, channels=(8, 4, 2))
     x = g(torch.randn(4, 5))
     assert x.shape == (4, *shape)
     assert x.min() >= 0 and x.max() <= 1
@@ -88,7 +88,7 @@ def test_generator_sample_is_seeded():
 @pytest.mark.parametrize("spectral_norm", [False, True])
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 25, 17)])
 def test_discriminator_gives_one_logit_per_image(shape, spectral_norm):
-    d = models.Discriminator(shape, channels=(4, 8), num_classes=10,
+    d = gan.Discriminator(shape, channels=(4, 8), num_classes=10,
                              spectral_norm=spectral_norm)
     assert d(torch.rand(5, *shape), torch.arange(5)).shape == (5,)
     with pytest.raises(ValueError, match="conditional"):
