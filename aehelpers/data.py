@@ -14,7 +14,6 @@ read with torchvision's loaders from `data/` or $AEH_DATA; when one is missing,
 
 from __future__ import annotations
 
-import difflib
 import gzip
 import hashlib
 import math
@@ -155,19 +154,8 @@ def resize(x: torch.Tensor, size) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------
-# offline datasets (ship inside scikit-learn and scikit-image)
+# datasets inside scikit-image (faces, the cat photo)
 # ---------------------------------------------------------------------------------------------
-
-def digits(size: int | None = 28) -> ImageSet:
-    """scikit-learn's 1,797 handwritten 8x8 digits (0-9), scaled to [0, 1], upsampled to size."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    if size:
-        x = resize(x, size)
-    return ImageSet(x, torch.tensor(d.target), [str(i) for i in range(10)], "digits")
-
 
 def _lfw(start: int, name: str, size) -> ImageSet:
     from skimage.data import lfw_subset
@@ -564,18 +552,3 @@ def position_condition(label, row, col, grid: int = 3, num_labels: int = 10) -> 
             raise ValueError(f"{name} must lie in [0, {n - 1}], got values {t.unique().tolist()}")
     return torch.cat([F.one_hot(label, num_labels), F.one_hot(col, grid), F.one_hot(row, grid)],
                      dim=1).float()
-
-
-DATASETS = {"digits": digits, "lfw_faces": lfw_faces, "lfw_nonfaces": lfw_nonfaces,
-            "cat_crops": cat_crops, "mnist": mnist, "fruits360": fruits360,
-            "cat_photos": cat_photos, "digit_positions": digit_positions}
-
-
-def load(name: str, **kwargs) -> ImageSet:
-    """Load a dataset by name (see DATASETS); an unknown name lists the known ones."""
-    if name not in DATASETS:
-        close = difflib.get_close_matches(name, DATASETS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown dataset {name!r}.{hint} Known: {', '.join(DATASETS)}; "
-                         f"for your own images use data.image_folder(path).")
-    return DATASETS[name](**kwargs)

@@ -263,11 +263,6 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def smallest_input(channels=(32, 64)) -> int:
-    """Smallest H (and W) an encoder with these stages takes: 2 ** len(channels)."""
-    return 2 ** len(channels)
-
-
 class ConvClassifier(nn.Module):
     """A small CNN judge: x (B, C, H, W) -> logits (B, num_classes); used to score generated images."""
 

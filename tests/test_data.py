@@ -237,13 +237,6 @@ def test_decompression_bomb_limit(folder, monkeypatch):
 # named loaders
 # ---------------------------------------------------------------------------------------------
 
-def test_unknown_dataset_name_suggests_the_close_one():
-    with pytest.raises(ValueError, match="unknown dataset 'mnsit'. Did you mean 'mnist'.*folder"):
-        data.load("mnsit")
-    with pytest.raises(ValueError, match="Known: digits"):
-        data.load("zzz")
-
-
 def test_missing_real_datasets_say_where_and_how(folder):
     with pytest.raises(data.DatasetNotFoundError, match=r"MNIST \(train\) not found .*DOWNLOAD=1"):
         data.mnist(root=folder, download=False)

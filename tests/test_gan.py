@@ -207,6 +207,6 @@ def test_diversity_sees_collapse_and_copies():
     g = torch.Generator().manual_seed(0)
     train, real = torch.rand(20, 1, 6, 6, generator=g), torch.rand(20, 1, 6, 6, generator=g)
     collapsed = train[:1].repeat(20, 1, 1, 1)  # one training image, twenty times
-    d = gan.diversity(collapsed, real, train)
-    assert d["pairwise_fake"] == 0.0 < d["pairwise_real"]
-    assert d["nn_fake"] == 0.0 < d["nn_real"]
+    fake, held = gan.diversity(collapsed, train), gan.diversity(real, train)
+    assert fake["pixels"] == fake["blurred"] == 0.0 < held["blurred"] < held["pixels"]
+    assert fake["nn_train"] == 0.0 < held["nn_train"]

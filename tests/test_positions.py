@@ -23,7 +23,6 @@ def test_digit_positions_is_deterministic_given_the_seed():
     c = data.digit_positions(cell=8, limit=40, seed=2)
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert not torch.equal(a.y, c.y)
-    assert "digit_positions" in data.DATASETS
 
 
 def test_digit_positions_reads_each_part_of_the_mnist_split():
