@@ -340,6 +340,9 @@ def describe(**sets: ImageSet) -> dict:
     if any(n.startswith("mnist-test/") for n in names):
         out["split"] = (f"seeded split (seed {MNIST_SPLIT_SEED}) of MNIST's 10,000 test images, "
                         f"{'/'.join(f'{n:,}' for n in MNIST_SPLIT_SIZES)} train/val/test")
+        used = [len(s) for s in sets.values() if s.name.startswith("mnist-test/")]
+        if max(used) < min(MNIST_SPLIT_SIZES):  # smoke: a prefix of each part
+            out["split"] += f"; this run uses the first {'/'.join(map(str, used))} of them"
     elif any(n.startswith("mnist-train/") for n in names):
         out["split"] = (f"MNIST's 60,000 training images cut 54,000/6,000 train/val (seed "
                         f"{MNIST_SPLIT_SEED}), tested on its 10,000 test images")
