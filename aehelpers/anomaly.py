@@ -6,13 +6,17 @@
     anomaly.confusion(scores, labels, t)  # tn, fp, fn, tp, f1 at t
     pca = anomaly.PCABaseline(n_components=16).fit(x_train)  # the honest baseline
     train.fit(..., callbacks=[anomaly.AurocCallback(x_val, y_val)])  # logs val_auroc per epoch
+    anomaly.reconstruction_scores(model, x, score="max_log")  # where the error is (07)
+    auc, low, high = anomaly.auroc_ci(scores, labels)  # with a 95% bootstrap interval
+    anomaly.compare(scores_a, scores_b, labels)["verdict"]  # "higher" / "lower" / "within the noise"
 
 An autoencoder trained on normal images only reconstructs what it has learned; an image unlike the
 training set reconstructs badly, so its reconstruction error is its anomaly score. The threshold is
 chosen on held-out *normal* images alone (a target false-positive rate), because in practice
 labelled anomalies are rare; AUROC needs both classes and measures separation over every threshold.
 
-Introduced in 03_anomaly_cats. This module imports nothing else from the package (a model is any
+Introduced in 03_anomaly_cats; the error-map scores, bootstrap intervals and the prevalence-aware
+F1 threshold in 07_well_leaks. This module imports nothing else from the package (a model is any
 callable x -> x_hat), except `metrics` for SSIM, which itself imports nothing of ours.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .metrics import mse_per_image, ssim
 
@@ -38,7 +43,60 @@ def ssim_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return 1 - ssim(x_hat, x)
 
 
-SCORES = {"mse": mse_score, "ssim": ssim_score}
+def _gaussian_blur(t: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur each channel of t (N, C, H, W) with a Gaussian of sigma px (edges replicated)."""
+    if sigma <= 0:
+        return t
+    radius = max(1, round(2.5 * sigma))
+    k = torch.arange(-radius, radius + 1, dtype=t.dtype, device=t.device)
+    k = torch.exp(-0.5 * (k / sigma) ** 2)
+    k = (k / k.sum()).view(1, 1, 1, -1).expand(t.shape[1], 1, 1, -1)
+    t = F.pad(t, (radius, radius, radius, radius), mode="replicate")
+    t = F.conv2d(t, k, groups=t.shape[1])  # along W, then along H: separable
+    return F.conv2d(t, k.transpose(-1, -2), groups=t.shape[1])
+
+
+def error_map(x_hat: torch.Tensor, x: torch.Tensor, relative: bool = True, sigma: float = 1.0,
+              eps: float = 0.02) -> torch.Tensor:
+    """Where the reconstruction is wrong: a smoothed squared error per pixel, (N, 1, H, W).
+
+    relative=True compares log(x_hat + eps) with log(x + eps) (pixels clamped to [0, 1]): a
+    shadow or a spill that removes 60% of the light gives the same error on a dark crop as on a
+    bright one, where plain differences shrink with the exposure. The signed difference is
+    blurred (Gaussian, sigma px) *before* squaring, so a coherent blob survives while the +/-
+    fringe of an edge drawn a pixel off cancels; then the square is averaged over channels.
+    """
+    if relative:  # clamped: a linear model (PCA) can overshoot [0, 1], and log needs > 0
+        d = torch.log(x_hat.clamp(0, 1) + eps) - torch.log(x.clamp(0, 1) + eps)
+    else:
+        d = x_hat - x
+    return _gaussian_blur(d, sigma).pow(2).mean(1, keepdim=True)
+
+
+def max_error_score(x_hat: torch.Tensor, x: torch.Tensor, relative: bool = True,
+                    sigma: float = 1.0, eps: float = 0.02, mask=None) -> torch.Tensor:
+    """The largest value of `error_map` per image, (N,): finds one bad spot, not a mean over all.
+
+    mask (N, 1, H, W) bool, optional: look only where it is True (e.g. inside a padded crop,
+    wells.content_mask); an image with an empty mask scores 0.
+    """
+    e = error_map(x_hat, x, relative, sigma, eps)
+    if mask is not None:
+        e = torch.where(mask.to(e.device).expand_as(e), e, torch.zeros_like(e))
+    return e.flatten(1).amax(1)
+
+
+def max_log_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Max of the blurred (sigma 1 px) relative error map per image: shape (N,)."""
+    return max_error_score(x_hat, x, relative=True)
+
+
+def max_sq_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Max of the blurred (sigma 1 px) squared error map per image: shape (N,)."""
+    return max_error_score(x_hat, x, relative=False)
+
+
+SCORES = {"mse": mse_score, "ssim": ssim_score, "max_sq": max_sq_score, "max_log": max_log_score}
 
 
 def _check_images(x, what="x"):
@@ -164,10 +222,14 @@ def confusion(scores, labels, threshold: float) -> dict:
             "threshold": float(threshold)}
 
 
-def threshold_max_f1(scores, labels) -> float:
+def threshold_max_f1(scores, labels, prevalence: float | None = None) -> float:
     """Threshold (flag = score > t) with the highest F1 on labelled scores; ties: the lowest t.
 
     Needs labelled anomalies, so choose it on a validation split, never on the test set (07).
+    prevalence: the share of anomalies where the threshold will be used. A validation split
+    richer in anomalies than that (07: 40% against 25%) pulls max-F1 towards "flag everything";
+    given the prevalence, F1 is computed from the split's true- and false-positive rates as if
+    anomalies made up that share: F1 = 2 p TPR / (p + p TPR + (1 - p) FPR).
     """
     s = torch.as_tensor(scores, dtype=torch.float64).flatten()
     y = torch.as_tensor(labels).flatten().bool()
@@ -176,8 +238,25 @@ def threshold_max_f1(scores, labels) -> float:
     candidates = torch.cat([s.unique(), s.min().view(1) - 1])  # each score, and 'flag everything'
     flags = s[None, :] > candidates[:, None]
     tp = (flags & y).sum(1).double()
-    f1 = 2 * tp / (flags.sum(1) + y.sum())  # 2 TP / (2 TP + FP + FN)
+    if prevalence is None:
+        f1 = 2 * tp / (flags.sum(1) + y.sum())  # 2 TP / (2 TP + FP + FN)
+    else:
+        if not 0 < prevalence < 1:
+            raise ValueError(f"prevalence is a fraction in (0, 1), got {prevalence}")
+        if y.all():
+            raise ValueError("threshold_max_f1 with a prevalence needs normal scores too")
+        tpr, fpr = tp / y.sum(), (flags & ~y).sum(1).double() / (~y).sum()
+        p = prevalence
+        f1 = 2 * p * tpr / (p + p * tpr + (1 - p) * fpr)
     return float(candidates[int(torch.argmax(f1))])
+
+
+def f1_flag_all(labels_or_prevalence) -> float:
+    """F1 of flagging every image, 2p / (1 + p) at a share p of anomalies: the floor beside an F1."""
+    p = labels_or_prevalence
+    if not isinstance(p, float):
+        p = float(torch.as_tensor(p).float().mean())
+    return 2 * p / (1 + p)
 
 
 def precision_recall(scores, labels):
@@ -196,6 +275,93 @@ def evaluate(val_normal_scores, test_scores, test_labels, fpr: float = 0.05) -> 
     out["auroc"] = auroc(test_scores, test_labels)
     out["target_fpr"] = fpr
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# how sure: stratified bootstrap intervals, and a verdict that respects them (07)
+# ---------------------------------------------------------------------------------------------
+
+
+def _auroc_rows(y, s):
+    """AUROC of each row of s (B, n) against labels y (n,) by the rank-sum (Mann-Whitney) form."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(s, axis=1)  # ties share their mean rank: a tie counts one half
+    n1, n0 = y.sum(), len(y) - y.sum()
+    return (ranks[:, y == 1].sum(1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def _f1_rows(y, s, threshold):
+    flags = s > threshold
+    tp = (flags & (y == 1)).sum(1)
+    return 2 * tp / np.maximum(flags.sum(1) + y.sum(), 1)
+
+
+def bootstrap_ci(stat, labels, *scores, n_boot: int = 1000, seed: int = 0,
+                 level: float = 0.95):
+    """(value, low, high): stat on the data and its percentile bootstrap interval.
+
+    stat(y, *rows) -> (B,) values, one per row, where y is (n,) labels and each of rows is (B, n)
+    scores. Each resample draws normal and anomalous images separately, with replacement, so
+    both classes keep their counts; several score arrays are resampled with the same images
+    (a paired comparison). The interval is how far the number would move on another test set
+    of the same size from the same source.
+    """
+    arrays = [_as_numpy(s, labels) for s in scores]
+    y = arrays[0][1]
+    _need_both(y)
+    if not 0 < level < 1 or n_boot < 1:
+        raise ValueError(f"level is in (0, 1) and n_boot >= 1, got {level} and {n_boot}")
+    rng = np.random.default_rng(seed)
+    normal, anomalous = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    idx = np.concatenate([rng.choice(normal, (n_boot, len(normal))),
+                          rng.choice(anomalous, (n_boot, len(anomalous)))], axis=1)
+    y_boot = y[idx[0]]  # the same label order in every row: normals first
+    value = float(stat(y, *[s[None, :] for s, _ in arrays])[0])
+    boot = stat(y_boot, *[s[idx] for s, _ in arrays])
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return value, float(low), float(high)
+
+
+def auroc_ci(scores, labels, n_boot: int = 1000, seed: int = 0, level: float = 0.95):
+    """(auroc, low, high): AUROC with its stratified bootstrap interval (95% by default)."""
+    return bootstrap_ci(_auroc_rows, labels, scores, n_boot=n_boot, seed=seed, level=level)
+
+
+def f1_ci(scores, labels, threshold: float, n_boot: int = 1000, seed: int = 0,
+          level: float = 0.95):
+    """(f1, low, high): F1 at a fixed threshold (flag = score > threshold) with its interval."""
+    stat = lambda y, s: _f1_rows(y, s, threshold)
+    return bootstrap_ci(stat, labels, scores, n_boot=n_boot, seed=seed, level=level)
+
+
+def verdict(low: float, high: float, above: str = "higher", below: str = "lower",
+            inside: str = "within the noise") -> str:
+    """A word for a difference from its interval: `above` if all of it lies above 0, `below` if
+    all of it lies below, else `inside`: no verdict from a difference the noise can make."""
+    return above if low > 0 else below if high < 0 else inside
+
+
+def compare(scores_a, scores_b, labels, n_boot: int = 1000, seed: int = 0,
+            level: float = 0.95) -> dict:
+    """AUROC of a minus AUROC of b on the same images, with a paired bootstrap interval.
+
+    Returns {"auroc_a", "auroc_b", "diff", "low", "high", "verdict"}; verdict says whether a
+    separates "higher", "lower" or "within the noise" of b.
+    """
+    stat = lambda y, a, b: _auroc_rows(y, a) - _auroc_rows(y, b)
+    diff, low, high = bootstrap_ci(stat, labels, scores_a, scores_b, n_boot=n_boot, seed=seed,
+                                   level=level)
+    return {"auroc_a": auroc(scores_a, labels), "auroc_b": auroc(scores_b, labels), "diff": diff,
+            "low": low, "high": high, "verdict": verdict(low, high)}
+
+
+def compare_f1(scores, labels, threshold_a: float, threshold_b: float, n_boot: int = 1000,
+               seed: int = 0, level: float = 0.95) -> dict:
+    """F1 at threshold a minus F1 at threshold b on the same scores, with a paired interval."""
+    stat = lambda y, s: _f1_rows(y, s, threshold_a) - _f1_rows(y, s, threshold_b)
+    diff, low, high = bootstrap_ci(stat, labels, scores, n_boot=n_boot, seed=seed, level=level)
+    return {"diff": diff, "low": low, "high": high, "verdict": verdict(low, high)}
 
 
 # ---------------------------------------------------------------------------------------------

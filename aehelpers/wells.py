@@ -12,7 +12,8 @@ Every random draw comes from one torch.Generator, so a seed gives the same tenso
 
 `framing` says how a crop becomes size x size: "pad" (as the originals: the crop at its own scale
 in the middle of a black canvas) or "crop" (the same crop stretched to fill the canvas, no black).
-Real crops come padded already: `crop_to_content` removes the black border of any image.
+Real crops come padded already: `crop_to_content` removes the black border of any image, and
+`content_mask` marks the crop inside a padded canvas (to score only there).
 Introduced in 07_well_leaks. This module imports only config and data.
 """
 
@@ -228,6 +229,18 @@ def crop_to_content(x: torch.Tensor, size: int | None = None, level: float = 0.0
     return torch.stack(out)
 
 
+def content_mask(x: torch.Tensor, level: float = 0.02, erode: int = 1) -> torch.Tensor:
+    """(N, 1, H, W) bool: True inside the crop (any channel > level), shrunk by `erode` pixels.
+
+    For scoring padded images inside the crop only (anomaly.max_error_score(..., mask=...)):
+    the erosion keeps the crop's own edge, where a blurred reconstruction meets black, out.
+    """
+    mask = (x.amax(dim=1, keepdim=True) > level).float()
+    if erode > 0:  # a pixel stays inside when its whole (2 erode + 1)^2 neighbourhood is inside
+        mask = -F.max_pool2d(-mask, 2 * erode + 1, stride=1, padding=erode)
+    return mask > 0.5
+
+
 def content_mse(x_hat: torch.Tensor, x: torch.Tensor, level: float = 0.02) -> torch.Tensor:
     """Squared error per image averaged over its non-black pixels only (the crop): shape (N,).
 
@@ -281,8 +294,3 @@ def augmented_step(step, seed: int = 0, **augment_kwargs):
             batch = (augment(x, rngs[x.device], **augment_kwargs), *batch[1:])
         return step(model, batch, epoch)
     return wrapped
-
-
-# ---------------------------------------------------------------------------------------------
-# a threshold from a LABELLED validation split (anomaly.threshold_at_fpr needs normal data only)
-# ---------------------------------------------------------------------------------------------

@@ -151,6 +151,130 @@ def test_auroc_callback_logs_each_epoch_and_restores_best():
 
 
 # ---------------------------------------------------------------------------------------------
+# error maps and the scores built on them (07)
+# ---------------------------------------------------------------------------------------------
+
+def test_relative_error_map_is_the_same_on_a_dark_and_a_bright_image():
+    bright = torch.full((1, 3, 16, 16), 0.8)
+    dark = torch.full((1, 3, 16, 16), 0.2)
+    spill = torch.ones(1, 1, 16, 16)
+    spill[..., 6:10, 6:10] = 0.25  # a spill that takes 75% of the light
+    for relative, same in ((True, True), (False, False)):
+        e_bright = anomaly.max_error_score(bright, bright * spill, relative, eps=0.0)
+        e_dark = anomaly.max_error_score(dark, dark * spill, relative, eps=0.0)
+        assert torch.isclose(e_bright, e_dark, rtol=1e-4).item() is same
+    assert anomaly.max_error_score(bright, bright).item() == 0  # a perfect copy scores 0
+
+
+def test_error_map_blurs_before_squaring_and_keeps_the_shape():
+    x = torch.full((2, 3, 12, 12), 0.5)
+    fringe = x.clone()
+    fringe[:, :, :, 5], fringe[:, :, :, 6] = 0.6, 0.4  # an edge drawn a pixel off: +/- pair
+    blob = x.clone()
+    blob[:, :, :, 5:7] = 0.4  # a coherent error of the same size per pixel
+    e_fringe = anomaly.error_map(fringe, x, relative=False, sigma=1.0)
+    e_blob = anomaly.error_map(blob, x, relative=False, sigma=1.0)
+    assert e_fringe.shape == (2, 1, 12, 12)
+    assert e_fringe.max() < 0.2 * e_blob.max()  # the fringe cancels, the blob survives
+    unblurred = anomaly.error_map(fringe, x, relative=False, sigma=0)
+    assert torch.allclose(unblurred.amax(), torch.tensor(0.01))
+
+
+def test_max_error_score_looks_only_inside_the_mask_and_takes_overshoot():
+    x = torch.full((2, 1, 8, 8), 0.5)
+    x_hat = x.clone()
+    x_hat[:, :, 0, 0] = 0.0  # an error in the corner
+    mask = torch.ones(2, 1, 8, 8, dtype=torch.bool)
+    mask[1, :, :4, :4] = False  # the second image does not look near the corner (blur radius 2)
+    s = anomaly.max_error_score(x_hat, x, mask=mask)
+    assert s[0] > 0 and s[1] == 0
+    overshoot = anomaly.reconstruction_scores(lambda t: t * 3 - 1, x, "max_log")  # PCA can do this
+    assert torch.isfinite(overshoot).all()
+    for name in ("max_log", "max_sq"):
+        assert torch.allclose(anomaly.reconstruction_scores(lambda t: t, x, name), torch.zeros(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# bootstrap intervals and verdicts (07)
+# ---------------------------------------------------------------------------------------------
+
+def _separable(n_normal=150, n_anomaly=50, shift=1.5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.cat([torch.zeros(n_normal), torch.ones(n_anomaly)]).long()
+    return torch.randn(len(y), generator=g) + shift * y, y
+
+
+def test_auroc_ci_brackets_the_auroc_and_narrows_with_more_data():
+    s, y = _separable()
+    auc, low, high = anomaly.auroc_ci(s, y, n_boot=500, seed=0)
+    assert auc == pytest.approx(anomaly.auroc(s, y))  # ranks and sklearn agree, ties included
+    assert low < auc < high
+    assert anomaly.auroc_ci(s, y, n_boot=500, seed=0) == (auc, low, high)  # seeded
+    s_big, y_big = _separable(1500, 500)
+    _, low_big, high_big = anomaly.auroc_ci(s_big, y_big, n_boot=500, seed=0)
+    assert high_big - low_big < 0.6 * (high - low)  # ten times the data: about 1/sqrt(10) as wide
+    tied = anomaly.auroc_ci(torch.tensor([0.5, 0.5, 0.5, 0.5]), torch.tensor([0, 0, 1, 1]))
+    assert tied == (0.5, 0.5, 0.5)
+    with pytest.raises(ValueError, match="both classes"):
+        anomaly.auroc_ci(s, torch.zeros(len(s)))
+
+
+def test_auroc_ci_covers_the_true_value_about_95_percent_of_the_time():
+    # the true AUROC of N(0,1) against N(1.5,1) is Phi(1.5 / sqrt(2)) = 0.8556
+    true = 0.5 * (1 + float(torch.erf(torch.tensor(1.5 / 2))))
+    covered = 0
+    for seed in range(40):
+        s, y = _separable(150, 50, seed=seed)
+        _, low, high = anomaly.auroc_ci(s, y, n_boot=300, seed=seed)
+        covered += low <= true <= high
+    assert covered >= 33  # 95% of 40 is 38; a percentile interval may undercover a little
+
+
+def test_compare_gives_a_verdict_only_outside_the_noise():
+    s, y = _separable()
+    g = torch.Generator().manual_seed(1)
+    nearly_same = s + 0.01 * torch.randn(len(s), generator=g)
+    worse = s + 1.5 * torch.randn(len(s), generator=g)
+    assert anomaly.compare(s, nearly_same, y, n_boot=500)["verdict"] == "within the noise"
+    out = anomaly.compare(s, worse, y, n_boot=500)
+    assert out["verdict"] == "higher" and out["low"] > 0
+    assert out["diff"] == pytest.approx(out["auroc_a"] - out["auroc_b"])
+    assert anomaly.compare(worse, s, y, n_boot=500)["verdict"] == "lower"
+    assert anomaly.verdict(-0.1, 0.2) == "within the noise"
+    assert anomaly.verdict(0.01, 0.2, above="better") == "better"
+
+
+def test_f1_ci_and_compare_f1():
+    s, y = _separable()
+    f1, low, high = anomaly.f1_ci(s, y, 0.8, n_boot=500)
+    assert f1 == pytest.approx(anomaly.confusion(s, y, 0.8)["f1"])
+    assert low <= f1 <= high
+    out = anomaly.compare_f1(s, y, 10.0, 0.8, n_boot=500)  # flag nothing vs a sensible threshold
+    assert out["diff"] == pytest.approx(-f1) and out["verdict"] == "lower"
+
+
+def test_threshold_max_f1_at_a_stated_prevalence():
+    # validation: 6 normal, 4 anomalies (40%); two normals score among the anomalies
+    scores = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.75, 0.85, 0.7, 0.8, 0.9, 0.95])
+    labels = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    assert anomaly.threshold_max_f1(scores, labels) == pytest.approx(0.4)  # flags all 4 + 2 normal
+    # at 5% anomalies each false alarm weighs 19 times a miss's share: flag only above 0.85
+    assert anomaly.threshold_max_f1(scores, labels, prevalence=0.05) == pytest.approx(0.85)
+    # at the split's own prevalence the two F1 formulas agree
+    assert anomaly.threshold_max_f1(scores, labels, prevalence=0.4) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="prevalence"):
+        anomaly.threshold_max_f1(scores, labels, prevalence=1.0)
+
+
+def test_f1_flag_all():
+    assert anomaly.f1_flag_all(0.25) == pytest.approx(0.4)
+    assert anomaly.f1_flag_all(torch.tensor([0, 0, 0, 1])) == pytest.approx(0.4)
+    s = torch.rand(8)
+    y = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1])
+    assert anomaly.confusion(s, y, -1.0)["f1"] == pytest.approx(anomaly.f1_flag_all(y))
+
+
+# ---------------------------------------------------------------------------------------------
 # image folders: mixed sizes and modes, corrupt files (issue 3, "bad input")
 # ---------------------------------------------------------------------------------------------
 

@@ -167,6 +167,17 @@ def test_content_mse_ignores_the_padding():
     assert plain[0] < plain[1]
 
 
+def test_content_mask_marks_the_crop_shrunk_by_the_erosion():
+    x = torch.zeros(2, 3, 10, 10)
+    x[0, :, 2:8, 3:9] = 0.5  # a 6x6 crop in a padded canvas
+    x[1] = 0.5  # a crop that fills the canvas: nothing to remove at the canvas edge
+    mask = wells.content_mask(x, erode=1)
+    assert mask.shape == (2, 1, 10, 10) and mask.dtype == torch.bool
+    assert mask[0].sum() == 4 * 4 and mask[0, 0, 3:7, 4:8].all()
+    assert mask[1].all()
+    assert wells.content_mask(x, erode=0)[0].sum() == 36
+
+
 def test_augment_shift_is_a_window_of_the_padded_image():
     x = torch.rand(6, 3, 9, 7, generator=torch.Generator().manual_seed(0))
     out = wells.augment(x, torch.Generator().manual_seed(2), flip=False, shift=2, brightness=0)
