@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -21,12 +22,49 @@ plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "axes.spines.top": F
                      "axes.spines.right": False, "font.size": 9})
 
 
-def savefig(fig, name: str, notebook_dir: Path | None = None) -> Path:
-    """Save fig as <media>/<notebook>/<name>.png (the folder setup chose); return the path."""
+def smallest_text_pt(fig) -> float:
+    """The smallest font size (pt) of any visible, non-empty text in fig, at the figure's own size."""
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return float(min(sizes, default=0.0))
+
+
+PRINT_TEXT_WIDTH_IN = 6.5  # A4 less the reports' 2.2 cm margins
+MIN_PRINT_PT = 8.3  # a little above the reports' 8 pt rule
+
+
+def enlarge_text_for_print(fig, print_width: float) -> None:
+    """Scale up fig's text so that none prints under 8 pt at print_width (share of an A4 page's
+    text width); text already large enough keeps its size."""
+    for _ in range(4):  # bigger labels widen the saved figure, so measure again
+        fig.canvas.draw()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+        shrink = print_width * PRINT_TEXT_WIDTH_IN / bbox.width  # printed inches per figure inch
+        need = MIN_PRINT_PT / shrink
+        texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+        if all(t.get_fontsize() >= need - 0.05 for t in texts):
+            return
+        for t in texts:
+            t.set_fontsize(max(t.get_fontsize(), need))
+
+
+def savefig(fig, name: str, notebook_dir: Path | None = None,
+            print_width: float | None = None) -> Path:
+    """Save fig as <media>/<notebook>/<name>.png (the folder setup chose); return the path.
+
+    print_width: the share of the report's text width the figure is printed at (the report's
+    `{width=NN%}`); text that would print under 8 pt there is enlarged first. The PNG carries its
+    smallest text size (pt) and dpi as metadata, so that `reports.check_pdf` can check it.
+    """
     folder = Path(notebook_dir) if notebook_dir else config.current().media_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    fig.savefig(path, bbox_inches="tight")
+    if print_width is not None:
+        enlarge_text_for_print(fig, print_width)
+    dpi = plt.rcParams["savefig.dpi"]
+    fig.savefig(path, bbox_inches="tight", dpi=dpi,
+                metadata={"aehelpers-min-text-pt": f"{smallest_text_pt(fig):.2f}",
+                          "aehelpers-dpi": f"{dpi}"})
     return path
 
 

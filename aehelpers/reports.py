@@ -49,6 +49,21 @@ def _plain(v):
     return v
 
 
+def markdown_table(rows: list[dict], columns: list[str], formats: dict | None = None) -> str:
+    """A Markdown pipe table of rows (dicts) for a report field, e.g. record(tables={"noise": ...});
+    formats maps a column to a format spec such as ".2f"."""
+    formats = formats or {}
+
+    def cell(column, v):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and column in formats:
+            return format(v, formats[column])
+        return str(v).replace("|", "/")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
+    lines += ["| " + " | ".join(cell(c, r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 def fill(text: str, metrics: dict, source: str = "metrics") -> str:
     """Replace each {{ key }} or {{ key:fmt }} (dotted keys a.b and a.0 index into dicts and lists)."""
     missing = []
@@ -143,11 +158,32 @@ def build(md_path, pdf_path=None, media=None) -> Path:
 
 MIN_FILL = 0.70  # every page but the last is filled to at least this share of its height
 MIN_LAST_LINES = 6  # a last page with less than this many lines of text and no figure is orphaned
+MIN_PRINT_PT = 8.0  # the smallest text in a figure, at the size it is printed
+TEXT_WIDTH_IN = (21.0 - 2 * 2.2) / 2.54  # A4 less PAGE_SETUP's margins, in inches
+FIGURE = re.compile(r"!\[[^\]]*\]\((\.\./media/[^)\s]+)\)(\{[^}]*\})?")
+
+
+def printed_text_pt(png_path, width_attr: str | None) -> float | None:
+    """The smallest text (pt) of a figure saved by `plots.savefig`, once printed at the width the
+    report gives it ({width=NN%} of the text width, else its own size capped at the text width);
+    None for an image without that metadata."""
+    from PIL import Image
+
+    with Image.open(png_path) as im:
+        meta, width_px = getattr(im, "text", {}), im.size[0]
+    if "aehelpers-min-text-pt" not in meta:
+        return None
+    own_in = width_px / float(meta.get("aehelpers-dpi", 120))
+    share = re.search(r"width\s*=\s*([\d.]+)%", width_attr or "")
+    printed_in = (float(share.group(1)) / 100 * TEXT_WIDTH_IN if share
+                  else min(own_in, TEXT_WIDTH_IN))
+    return float(meta["aehelpers-min-text-pt"]) * printed_in / own_in
 
 
 def check_pdf(pdf_path, md_path=None, max_pages: int = 12) -> list[str]:
     """What a reader would mind in a built report (empty list: nothing): page count, unfilled
-    {{ fields }}, pages left mostly empty, an orphaned last page, A4 size, missing figure files."""
+    {{ fields }}, pages left mostly empty, an orphaned last page, A4 size, missing figure files,
+    figure text under 8 pt at its printed size."""
     import pymupdf
 
     problems = []
@@ -171,9 +207,16 @@ def check_pdf(pdf_path, md_path=None, max_pages: int = 12) -> list[str]:
         if i == len(doc) > 1 and not images and lines < MIN_LAST_LINES:
             problems.append(f"the last page {i} holds only {lines} orphan line(s)")
     if md_path is not None:
-        for ref in re.findall(r"\]\((\.\./media/[^)\s]+)\)", Path(md_path).read_text()):
-            if not (Path(md_path).parent / ref).exists():
+        for ref, attrs in FIGURE.findall(Path(md_path).read_text()):
+            png = Path(md_path).parent / ref
+            if not png.exists():
                 problems.append(f"figure {ref} does not exist")
+                continue
+            pt = printed_text_pt(png, attrs)
+            if pt is not None and pt < MIN_PRINT_PT - 0.05:
+                problems.append(f"figure {ref} prints its smallest text at {pt:.1f} pt "
+                                f"(at least {MIN_PRINT_PT:.0f}: a narrower figsize, larger "
+                                f"fonts or a wider {{width=..%}})")
     return problems
 
 

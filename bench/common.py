@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from aehelpers import reports
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -195,15 +197,4 @@ def save(name: str, payload: dict) -> Path:
     return path
 
 
-def markdown_table(rows: list[dict], columns: list[str], formats: dict | None = None) -> str:
-    """A pipe table for the report (one {{ tables.name }} field); formats per column."""
-    formats = formats or {}
-
-    def cell(column, v):
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and column in formats:
-            return format(v, formats[column])
-        return str(v).replace("|", "/")
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(c, r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
+markdown_table = reports.markdown_table  # one table writer for the reports and the benchmarks

@@ -164,3 +164,36 @@ def test_check_pdf_finds_orphan_pages_holes_and_missing_figures(tmp_path):
     assert reports.check_pdf(pdf, md)[-1] == "figure ../media/r/none.png does not exist"
     md, pdf = _report(tmp_path, full + page_break + "\n\n".join([para] * 3))
     assert reports.check_pdf(pdf, md) == []
+
+
+def test_check_pdf_finds_figure_text_too_small_at_print_size(tmp_path):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.set_title("title at 10 pt", fontsize=10)
+    ax.tick_params(labelsize=8)
+    png = plots.savefig(fig, "wide", notebook_dir=tmp_path / "media" / "r")
+    assert plots.smallest_text_pt(fig) == 8.0
+    plt.close(fig)
+    full = reports.printed_text_pt(png, "{width=100%}")
+    half = reports.printed_text_pt(png, "{width=50%}")
+    assert half == pytest.approx(full / 2) and half < 8.0 <= full
+    para = "Words that fill a line of text in a report for the page-fill test. " * 6
+    md, pdf = _report(tmp_path, para + "\n\n![small](../media/r/wide.png){width=50%}\n")
+    problems = [p for p in reports.check_pdf(pdf, md) if "figure" in p]
+    assert len(problems) == 1 and "prints its smallest text at" in problems[0], problems
+    md.write_text(para + "\n\n![fine](../media/r/wide.png){width=100%}\n")
+    assert [p for p in reports.check_pdf(pdf, md) if "figure" in p] == []
+    # savefig(print_width=) enlarges the text until it prints at 8 pt or more at that width
+    fig, ax = plt.subplots(figsize=(9, 2))
+    ax.set_title("a wide figure printed at half width", fontsize=9)
+    png = plots.savefig(fig, "wide", notebook_dir=tmp_path / "media" / "r", print_width=0.5)
+    plt.close(fig)
+    assert reports.printed_text_pt(png, "{width=50%}") >= 8.0
+
+
+def test_markdown_table_formats_columns_and_escapes_pipes():
+    table = reports.markdown_table([{"noise": "s|p", "psnr": 21.456, "n": 3}, {"noise": "g"}],
+                                   ["noise", "psnr", "n"], {"psnr": ".1f"})
+    assert table.splitlines() == ["| noise | psnr | n |", "| --- | --- | --- |",
+                                  "| s/p | 21.5 | 3 |", "| g |  |  |"]
