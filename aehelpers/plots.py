@@ -266,6 +266,24 @@ def score_histograms(scores: dict, threshold: float | None = None, threshold_not
     return fig
 
 
+def interval_plot(intervals: dict, xlabel: str, reference: tuple | None = (0.5, "chance"),
+                  xlim: tuple | None = None, title: str | None = None):
+    """Point estimates with their intervals, one row each: {label: (estimate, low, high)},
+    drawn top to bottom in the dict's order, with an optional (value, name) reference line."""
+    names = list(intervals)[::-1]
+    est, low, high = (np.array([intervals[k][i] for k in names], dtype=float) for i in range(3))
+    fig, ax = plt.subplots(figsize=(7.5, 0.4 * len(names) + 1.0))
+    ax.errorbar(est, range(len(names)), xerr=[est - low, high - est], fmt="o", capsize=3)
+    if reference is not None:
+        ax.axvline(reference[0], color="grey", ls=":", lw=1, label=reference[1])
+        ax.legend(loc="lower left")
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel=xlabel, xlim=xlim)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 def roc_curves(curves: dict, title: str | None = None, ax=None):
     """ROC curves {label: (fpr, tpr, auroc)}: true-positive rate against false-positive rate."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4, 3.8))

@@ -223,7 +223,9 @@ def main(argv=None):
 def headline(results) -> dict:
     """The ratios the report's closing note quotes, as text ('not run' where a section was not)."""
     out = {"fit_ratio": "not run", "fit_overhead_us": "not run", "lightning_ratio": "not run",
-           "data_speedup": "not run"}
+           "data_speedup": "not run", "default_notebooks_min": "not run",
+           "smoke_notebooks_min": "not run", "make_test_min": "not measured",
+           "make_reports_min": "not measured"}
     for row in results.get("loop", {}).get("rows", []):
         if row["loop"].startswith("aehelpers"):
             out["fit_ratio"] = f"{row['ratio']:.3f}"
@@ -233,6 +235,11 @@ def headline(results) -> dict:
     for row in results.get("data", {}).get("rows", []):
         if row["loader"].endswith("0 workers") and row["device"] == "cpu":
             out["data_speedup"] = f"{row['speed-up of TensorLoader']:.1f}"
+    wall = results.get("walltime", {})
+    for profile, total in wall.get("notebooks", {}).get("totals", {}).items():
+        out[f"{profile}_notebooks_min"] = f"{total['seconds'] / 60:.1f}"
+    for target, run in wall.get("make", {}).items():
+        out[f"make_{target}_min"] = f"{run['seconds'] / 60:.1f}"
     return out
 
 

@@ -4,7 +4,7 @@
     result = walltime.make_targets(run=True) # times make test and make reports (long)
 
 The notebook timings are written by
-`python -m aehelpers.reports execute --profile P notebooks/*.ipynb` (`make reports` runs it
+`python -m aehelpers execute --profile P notebooks/*.ipynb` (`make reports` runs it
 for default); with run=True this module runs that itself. Make timings
 are kept in bench/results/make.json, so a later run without --make still shows (and dates) them.
 """
@@ -28,7 +28,7 @@ def execute_notebooks(profile: str) -> int:
     notebooks = sorted(str(p) for p in (common.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         return 0
-    cmd = [sys.executable, "-m", "aehelpers.reports", "execute", "--profile", profile, *notebooks]
+    cmd = [sys.executable, "-m", "aehelpers", "execute", "--profile", profile, *notebooks]
     return subprocess.run(cmd, cwd=common.REPO_ROOT).returncode
 
 

@@ -197,3 +197,13 @@ def test_markdown_table_formats_columns_and_escapes_pipes():
                                    ["noise", "psnr", "n"], {"psnr": ".1f"})
     assert table.splitlines() == ["| noise | psnr | n |", "| --- | --- | --- |",
                                   "| s/p | 21.5 | 3 |", "| g |  |  |"]
+
+
+def test_interval_plot_draws_one_row_per_interval_top_down():
+    import matplotlib.pyplot as plt
+
+    fig = plots.interval_plot({"first": (0.9, 0.8, 0.95), "second": (0.6, 0.5, 0.7)}, "AUROC")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["second", "first"]
+    assert ax.get_xlabel() == "AUROC" and ax.get_legend().get_texts()[0].get_text() == "chance"
+    plt.close(fig)
