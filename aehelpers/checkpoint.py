@@ -127,7 +127,8 @@ def load_checkpoint(path, model=None, map_location="cpu") -> dict:
         raise CheckpointError(f"refused to load {path}: it {what}. Only tensors, numbers and "
                               f"lists are loaded (weights_only=True); do not load files you "
                               f"do not trust with weights_only=False.") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, TypeError,
+            AttributeError) as err:  # garbage bytes fail inside the unpickler in many ways
         raise CheckpointError(f"checkpoint {path} is truncated or corrupt "
                               f"({type(err).__name__}: {str(err)[:120]}); use an earlier "
                               f"checkpoint or train again") from None
