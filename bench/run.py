@@ -68,6 +68,9 @@ def data_section(quick):
 
 def walltime_section(quick, run_notebooks=False, run_make=False):
     nb = walltime.notebooks(run=run_notebooks)
+    stored = common.RESULTS_DIR / "walltime.json"
+    if not nb["rows"] and stored.exists():  # no timings in build/: keep the last measured ones
+        nb = json.loads(stored.read_text())["notebooks"]
     make = walltime.make_targets(run=run_make)
     cols = ["notebook", "smoke s", "default s"]
     total = {"notebook": "**all together**"}
@@ -205,9 +208,17 @@ def main(argv=None):
         metrics["tables"].update(tables)
         common.save(name, {"env": env, "quick": args.quick, **results[name]})
         print(f"[{name}: {metrics['seconds'][name]:.0f} s]\n", flush=True)
-    for name in SECTIONS:  # a section left out (--only) still leaves its report fields filled
+    # a section left out (--only) keeps the tables and results of the run that last measured it
+    previous = common.MEDIA_DIR / "metrics.json"
+    previous = json.loads(previous.read_text()) if previous.exists() else {"tables": {}}
+    for name in SECTIONS:
+        if name in results:
+            continue
+        stored = common.RESULTS_DIR / f"{name}.json"
+        if stored.exists():
+            results[name] = json.loads(stored.read_text())
         for key in TABLES[name]:
-            metrics["tables"].setdefault(key, "not run (left out with --only)")
+            metrics["tables"][key] = previous["tables"].get(key, "not run (left out with --only)")
     metrics["headline"] = headline(results)
     metrics["accel_where"] = results.get("accel", {}).get("where", "not run")
     metrics["total_seconds"] = round(sum(metrics["seconds"].values()), 1)
