@@ -9,6 +9,9 @@
     anomaly.reconstruction_scores(model, x, score="max_log")  # where the error is (07)
     auc, low, high = anomaly.auroc_ci(scores, labels)  # with a 95% bootstrap interval
     anomaly.compare(scores_a, scores_b, labels)["verdict"]  # "higher" / "lower" / "within the noise"
+    anomaly.one_class_auroc_ci(scores, classes)  # mean AUROC of one model per normal class (03)
+    anomaly.blemish(x, darkness=0.5)  # 03's hard case: one dark spot per image
+    anomaly.student_mask("Poisson(U) == 0", x.shape)  # 001's noises as written (03)
 
 An autoencoder trained on normal images only reconstructs what it has learned; an image unlike the
 training set reconstructs badly, so its reconstruction error is its anomaly score. The threshold is
@@ -96,7 +99,27 @@ def max_sq_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return max_error_score(x_hat, x, relative=False)
 
 
-SCORES = {"mse": mse_score, "ssim": ssim_score, "max_sq": max_sq_score, "max_log": max_log_score}
+def l1_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute reconstruction error per image (pixel units): shape (N,)."""
+    return (x_hat - x).abs().flatten(1).mean(1)
+
+
+SCORES = {"mse": mse_score, "ssim": ssim_score, "max_sq": max_sq_score, "max_log": max_log_score,
+          "l1": l1_score}
+
+
+def score_loss(score: str = "l1"):
+    """A training loss from a score (03's "change the loss?"): loss(x_hat, x) = the score summed
+    over images / N, times C*H*W for the pixel means ("mse", "l1") so its scale is that of
+    losses.mse (per image); "ssim" trains on 1 - SSIM per image."""
+    if score not in SCORES:
+        raise ValueError(f"unknown score {score!r}: use one of {list(SCORES)}")
+
+    def loss(x_hat, x):
+        per_image = SCORES[score](x_hat, x)
+        scale = x[0].numel() if score in ("mse", "l1") else 1
+        return per_image.sum() * scale / len(x)
+    return loss
 
 
 def _check_images(x, what="x"):
@@ -438,3 +461,130 @@ class AurocCallback:
         if self.best_state is None:
             raise RuntimeError("no epoch seen yet (or keep_best=False)")
         model.load_state_dict(self.best_state)
+
+
+# ---------------------------------------------------------------------------------------------
+# one-class benchmarks: one model per class, the mean AUROC over classes and its interval (03)
+# ---------------------------------------------------------------------------------------------
+
+
+def _one_class_rows(s: np.ndarray, classes: np.ndarray, normal, idx: np.ndarray) -> np.ndarray:
+    """(B, K) AUROCs: row k of s (K, n) scores the images idx (B, n), class normal[k] normal."""
+    from scipy.stats import rankdata
+
+    out = np.empty((len(idx), len(s)))
+    for k, c in enumerate(normal):
+        y = classes[idx] != c  # (B, n): True = anomaly
+        ranks = rankdata(s[k][idx], axis=1)
+        n1 = y.sum(1)
+        n0 = y.shape[1] - n1
+        out[:, k] = ((ranks * y).sum(1) - n1 * (n1 + 1) / 2) / np.maximum(n1 * n0, 1)
+    return out
+
+
+def one_class_auroc_ci(scores, classes, normal=None, n_boot: int = 1000, seed: int = 0,
+                       level: float = 0.95):
+    """(mean, low, high): mean over rows of the one-class AUROC with a bootstrap interval.
+
+    scores (K, n): row k holds the scores, on the same n test images, of the model trained on
+    class normal[k] (default: 0..K-1), whose images are normal there and all others anomalies.
+    The interval resamples the test images (the same draw for every row).
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    c = np.asarray(classes)
+    normal = list(range(len(s))) if normal is None else list(normal)
+    if s.ndim != 2 or s.shape != (len(normal), len(c)):
+        raise ValueError(f"scores must be (classes, images) = ({len(normal)}, {len(c)}), "
+                         f"got {s.shape}")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(c), (n_boot, len(c)))
+    value = float(_one_class_rows(s, c, normal, np.arange(len(c))[None]).mean())
+    boot = _one_class_rows(s, c, normal, idx).mean(1)
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return value, float(low), float(high)
+
+
+def compare_one_class(scores_a, scores_b, classes, normal=None, n_boot: int = 1000,
+                      seed: int = 0, level: float = 0.95) -> dict:
+    """Mean one-class AUROC of a minus that of b (both (K, n), same images), paired interval.
+
+    Returns {"mean_a", "mean_b", "diff", "low", "high", "verdict"} ("higher", "lower" or
+    "within the noise").
+    """
+    a, b = np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"scores_a {a.shape} and scores_b {b.shape} must have the same shape")
+    c = np.asarray(classes)
+    normal = list(range(len(a))) if normal is None else list(normal)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(c), (n_boot, len(c)))
+    full = np.arange(len(c))[None]
+    mean_a = float(_one_class_rows(a, c, normal, full).mean())
+    mean_b = float(_one_class_rows(b, c, normal, full).mean())
+    boot = _one_class_rows(a, c, normal, idx).mean(1) - _one_class_rows(b, c, normal, idx).mean(1)
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return {"mean_a": mean_a, "mean_b": mean_b, "diff": mean_a - mean_b, "low": float(low),
+            "high": float(high), "verdict": verdict(float(low), float(high))}
+
+
+# ---------------------------------------------------------------------------------------------
+# 001's noises as the students wrote them: which pixels each one really zeroes (03)
+# ---------------------------------------------------------------------------------------------
+
+# the share of values each mask zeroes, from its formula
+STUDENT_MASK_SHARE = {
+    "randn < 0.5": 0.6915,  # Phi(0.5): a z-score used as if it were a probability
+    "Poisson(U) == 0": 0.6321,  # E[exp(-U)] = 1 - 1/e for U ~ Uniform(0, 1)
+    "Gamma(U, 1).mean < 0.5": 0.5,  # the mean of Gamma(U, 1) is U itself: never a Gamma draw
+    "Beta(2, 2) < 0.5": 0.5,  # symmetric around 0.5
+    "Beta(2, 2) < 0.3": 0.216,  # 3 t^2 - 2 t^3 at t = 0.3
+    "Laplace(0, 2) < 0": 0.5,  # symmetric around 0
+}
+
+
+def student_mask(kind: str, shape, generator=None) -> torch.Tensor:
+    """Bool mask (True = set to 0) of one of 001's noises exactly as written (STUDENT_MASK_SHARE)."""
+    g = generator
+    if kind == "randn < 0.5":
+        return torch.randn(shape, generator=g) < 0.5
+    if kind == "Poisson(U) == 0":
+        return torch.poisson(torch.rand(shape, generator=g), generator=g) == 0
+    if kind == "Gamma(U, 1).mean < 0.5":
+        alpha = torch.rand(shape, generator=g).clamp_min(1e-3)
+        return torch.distributions.Gamma(alpha, torch.ones(shape)).mean < 0.5
+    if kind.startswith("Beta(2, 2) < "):
+        a = torch._standard_gamma(torch.full(shape, 2.0), generator=g)
+        b = torch._standard_gamma(torch.full(shape, 2.0), generator=g)
+        return a / (a + b) < float(kind.rsplit("<", 1)[1])
+    if kind == "Laplace(0, 2) < 0":
+        u = torch.rand(shape, generator=g) * 2 - 1  # inverse CDF, as torch's Laplace samples
+        return -2.0 * torch.sign(u) * torch.log1p(-u.abs().clamp(max=1 - 1e-7)) < 0
+    raise ValueError(f"unknown student mask {kind!r}: use one of {list(STUDENT_MASK_SHARE)}")
+
+
+def student_noise(kind: str, generator=None):
+    """Training noise for train.fit: x -> a copy of x with student_mask(kind) set to 0 (the
+    target stays clean: the students' in-place `x[mask] = 0` zeroed their target too)."""
+    def corrupt(x):
+        mask = student_mask(kind, tuple(x.shape), generator).to(x.device)
+        return x.masked_fill(mask, 0.0)
+    return corrupt
+
+
+def blemish(x: torch.Tensor, darkness: float = 0.7, radius: float = 3.0, seed: int = 0):
+    """03's hard case: one dark, soft spot per image of x (N, C, H, W), near its centre (seeded).
+
+    A Gaussian spot of `radius` px multiplies the pixels by 1 - darkness * spot: darkness 0.7
+    takes 70% of the light at its middle, 0 changes nothing. Same seed, same places.
+    """
+    _check_images(x)
+    if not 0 <= darkness <= 1:
+        raise ValueError(f"darkness is a fraction in [0, 1], got {darkness}")
+    g = torch.Generator().manual_seed(seed)
+    n, _, h, w = x.shape
+    cy = h / 2 + (torch.rand(n, generator=g) - 0.5) * 0.4 * h
+    cx = w / 2 + (torch.rand(n, generator=g) - 0.5) * 0.4 * w
+    yy, xx = torch.meshgrid(torch.arange(h).float(), torch.arange(w).float(), indexing="ij")
+    d2 = (yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2
+    spot = torch.exp(-d2 / (2 * radius ** 2))[:, None].to(x.device, x.dtype)
+    return x * (1 - darkness * spot)

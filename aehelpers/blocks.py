@@ -170,3 +170,24 @@ def shape_trace(model: nn.Module, x: torch.Tensor, verbose: bool = True,
             print(f"  {r['layer']:<{width}}  {r['type']:<16} {str(r['shape']):<16} {r['params']:>8,}")
         print(f"total parameters: {total:,}")
     return rows
+
+
+def input_sensitivity(model: nn.Module, x: torch.Tensor, fn=None) -> torch.Tensor:
+    """Which input pixels the output of fn (default model.encode) depends on: the mean over the
+    batch of |d sum(fn(x)**2) / dx|, summed over channels, as a CPU map (H, W); 0 = never read.
+
+    Introduced in 01_conv_ae to show that an encoder shrinking with nn.Upsample(size=1) reads
+    only the top-left corner. Runs in eval mode on the model's device and puts the mode back.
+    """
+    fn = fn or model.encode
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        x = x.detach().to(device).requires_grad_(True)
+        fn(x).pow(2).sum().backward()
+        grad = x.grad.abs().sum(1).mean(0)
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return grad.cpu()

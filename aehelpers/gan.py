@@ -95,10 +95,13 @@ class Discriminator(nn.Module):
     num_classes extra input channels (Mirza & Osindero, 2014), and the head adds the projection
     embed(y).h (Miyato & Koyama, 2018). spectral_norm=True divides every weight by its largest singular
     value (Miyato et al., 2018), which limits how sharply D can react and calms training.
+    view="patch" sums the last feature map over positions (each feature sees a patch, e.g.
+    10x10 pixels after two stages); view="global" flattens it, so the head sees the whole image
+    and where each part of it sits (use three stages for 28x28: 28 => 14 => 7 => 4).
     """
 
     def __init__(self, in_shape, channels=(32, 64), num_classes=0, norm=None,
-                 spectral_norm=False):
+                 spectral_norm=False, view="patch"):
         super().__init__()
         self.in_shape, self.num_classes = tuple(in_shape), num_classes
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
@@ -109,6 +112,12 @@ class Discriminator(nn.Module):
                        nn.LeakyReLU(0.2)]
             c = c_out
         self.features = nn.Sequential(*layers)
+        if view not in ("patch", "global"):
+            raise ValueError(f"view must be 'patch' or 'global', got {view!r}")
+        self.view = view
+        if view == "global":  # features of every position: c x h x w numbers
+            m = 2 ** len(channels)
+            c *= (padded_size(in_shape[1], m) // m) * (padded_size(in_shape[2], m) // m)
         self.head = sn(nn.Linear(c, 1))
         self.embed = sn(nn.Embedding(num_classes, c)) if num_classes else None
 
@@ -117,7 +126,8 @@ class Discriminator(nn.Module):
             y = _check_labels(y, len(x), self.num_classes)
             maps = F.one_hot(y, self.num_classes).float()[:, :, None, None]
             x = torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)  # label as channels
-        h = self.features(x).sum(dim=(2, 3))  # (B, channels[-1])
+        h = self.features(x)
+        h = h.flatten(1) if self.view == "global" else h.sum(dim=(2, 3))  # (B, features)
         logit = self.head(h).squeeze(1)
         if self.num_classes:
             logit = logit + (self.embed(y) * h).sum(1)
@@ -158,6 +168,24 @@ def g_loss(fake_logits) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
+def d_hinge_loss(real_logits, fake_logits, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Hinge discriminator loss per image: mean relu(1 - D(x)) + mean relu(1 + D(G(z))).
+
+    Lim & Ye (2017), used with spectral norm by Miyato et al. (2018): D stops pushing an image
+    once its logit is past the margin 1, so it cannot grow over-confident. label_smoothing
+    shrinks the real margin to 1 - s.
+    """
+    return F.relu(1.0 - label_smoothing - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def g_hinge_loss(fake_logits) -> torch.Tensor:
+    """Hinge generator loss per image: -mean D(G(z)) (Lim & Ye, 2017)."""
+    return -fake_logits.mean()
+
+
+LOSSES = {"bce": (d_loss, g_loss), "hinge": (d_hinge_loss, g_hinge_loss)}
+
+
 def grid_labels(num_classes: int, n_rows: int) -> torch.Tensor:
     """Labels 0..K-1 repeated n_rows times: a grid with one image per class in each row."""
     return torch.arange(num_classes).repeat(n_rows)
@@ -170,14 +198,15 @@ def grid_labels(num_classes: int, n_rows: int) -> torch.Tensor:
 def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None, fixed_y=None,
             n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = 0,
-            progress: bool = True) -> History:
+            progress: bool = True, loss: str = "bce", lr_d: float | None = None) -> History:
     """Train G and D for num_epochs; return a History (d_loss, g_loss, d_real, d_fake per epoch).
 
     d_real and d_fake are D's mean probability that a real / fake image is real (before the D
     step). After each epoch G draws the same fixed noise (fixed_z, else n_snapshot seeded draws;
     conditional models get fixed_y, else labels 0..K-1 repeated): the images go to
     history.snapshots and, if given, to on_snapshot(epoch, images), which may save a figure.
-    Adam with lr 2e-4 and beta1 0.5 are the DCGAN settings (Radford et al., 2015).
+    Adam with lr 2e-4 and beta1 0.5 are the DCGAN settings (Radford et al., 2015); lr_d (default
+    lr) gives D its own rate. loss: "bce" (d_loss/g_loss) or "hinge" (d_hinge_loss/g_hinge_loss).
     Each loss is checked before its optimiser step (on the CPU, where that is free; on an
     accelerator the first bad batch is reported when the epoch ends, one host sync per epoch).
     """
@@ -186,6 +215,9 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     if not 0.0 <= label_smoothing < 0.5:
         raise ValueError(f"label_smoothing is the amount taken off the real target (0 to 0.5),"
                          f" got {label_smoothing}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    loss_d_fn, loss_g_fn = LOSSES[loss]
     device = torch.device(device) if device else config.current().device
     eager = device.type == "cpu"
     netG.to(device), netD.to(device)
@@ -198,7 +230,7 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
                               generator=torch.Generator().manual_seed(10_000 + (seed or 0)))
     if num_classes and fixed_y is None:
         fixed_y = grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
-    opt_d = torch.optim.Adam(netD.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(netD.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
     opt_g = torch.optim.Adam(netG.parameters(), lr=lr, betas=betas)
     history = History()
     history.snapshots = []  # an attribute: every key of the dict is a per-epoch list of numbers
@@ -229,14 +261,14 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             # (1) update D: push D(x) towards 1 (or 1 - s) and D(G(z)) towards 0
             real_logits = netD(x, y_real)
             fake_logits = netD(fake.detach(), y_fake)  # no gradient into G here
-            loss_d = d_loss(real_logits, fake_logits, label_smoothing)
+            loss_d = loss_d_fn(real_logits, fake_logits, label_smoothing)
             bad = check(loss_d, "d_loss", epoch, b, bad)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
 
             # (2) update G: push the freshly updated D(G(z)) towards 1
-            loss_g = g_loss(netD(fake, y_fake))
+            loss_g = loss_g_fn(netD(fake, y_fake))
             bad = check(loss_g, "g_loss", epoch, b, bad)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()

@@ -34,6 +34,11 @@ def bce(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(x_hat, x, reduction="sum") / len(x)
 
 
+def bce_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Bernoulli negative log-likelihood of each image (nats): shape (B,); its mean is bce."""
+    return F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(1)
+
+
 def bernoulli_entropy(x: torch.Tensor) -> torch.Tensor:
     """The BCE floor: -sum[x log x + (1-x) log(1-x)] per image (nats), one value per image.
 
@@ -171,6 +176,9 @@ def importance_nll(model, x: torch.Tensor, c=None, num_samples: int = 50) -> tor
     """
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device  # helpers move inputs to the model (device rule)
+    x = x.to(device)
+    c = c.to(device) if c is not None else None
     try:
         mu, logvar = model.encode(x, c) if c is not None else model.encode(x)
         log_w = []
@@ -180,6 +188,31 @@ def importance_nll(model, x: torch.Tensor, c=None, num_samples: int = 50) -> tor
             log_px = -F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(1)
             zeros = torch.zeros_like(z)
             log_w.append(log_px + log_normal(z, zeros, zeros) - log_normal(z, mu, logvar))
-        return -(torch.logsumexp(torch.stack(log_w), 0) - math.log(num_samples))
+        return -(torch.logsumexp(torch.stack(log_w), 0) - math.log(num_samples)).cpu()
     finally:
         model.train(was_training)
+
+
+@torch.no_grad()
+def neg_elbo_per_image(model, x: torch.Tensor, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
+    """One-sample negative ELBO of each image (nats), closed-form KL, Bernoulli pixels: (B,) CPU.
+
+    The per-image form of vae_step's test metric, for paired comparisons of two models on the
+    same images (04); z's noise is drawn from `seed`, so two calls give the same draws.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    try:
+        for xb in x.split(batch_size):
+            xb = xb.to(device)
+            mu, logvar = model.encode(xb)
+            eps = torch.randn(mu.shape, generator=g).to(device)
+            x_hat = model.decode(mu + torch.exp(0.5 * logvar) * eps)
+            kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(1)
+            out.append((bce_per_image(x_hat, xb) + kl).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out)

@@ -4,8 +4,8 @@
     metrics.ssim(x_hat, x)        # structural similarity per image in [-1, 1], shape (B,)
 
 Images are float tensors (B, C, H, W) with values in [0, 1]. Introduced in 01 (mse) and 02 (psnr,
-ssim), 04 (active_units) and 05 (cell_crop, center_of_mass_cell, position_accuracy: judging
-where a generated digit was drawn); anomaly scores and AUROC live in `anomaly`.
+ssim), 04 (active_units) and 05 (probe_accuracy: what a latent code knows); where a generated
+digit was drawn is judged in `positions`, anomaly scores and AUROC live in `anomaly`.
 This module imports nothing else from the package.
 """
 
@@ -96,7 +96,7 @@ def nearest_neighbour_distance(x: torch.Tensor, reference: torch.Tensor,
 
 
 # ---------------------------------------------------------------------------------------------
-# VAE latents (04) and judging where a digit was drawn (05)
+# VAE latents (04, 05)
 # ---------------------------------------------------------------------------------------------
 
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
@@ -109,36 +109,65 @@ def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.
     return int((variance > threshold).sum()), variance
 
 
-def cell_crop(x: torch.Tensor, row, col, grid: int = 3) -> torch.Tensor:
-    """Cut cell (row, col) of a grid x grid canvas out of each image: (B, C, H/grid, W/grid)."""
-    h, w = x.shape[-2] // grid, x.shape[-1] // grid
-    row = torch.as_tensor(row).long().expand(len(x))
-    col = torch.as_tensor(col).long().expand(len(x))
-    return torch.stack([x[i, :, r * h:(r + 1) * h, c * w:(c + 1) * w]
-                        for i, (r, c) in enumerate(zip(row.tolist(), col.tolist()))])
+def knn_accuracy(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tensor,
+                 y_test: torch.Tensor, k: int = 10, chunk: int = 1024) -> float:
+    """Accuracy of a k-nearest-neighbour vote (Euclidean) in code space: what codes z know of y.
 
-
-def center_of_mass_cell(x: torch.Tensor, grid: int = 3, threshold: float = 0.0):
-    """(row, col) of the grid cell that holds each image's centre of mass (of intensity): (B,) each.
-
-    Pixels at or below `threshold` count as empty, so a faint haze over the whole canvas does not
-    pull the centre towards the middle. An empty image has no centre: row and col are -1.
+    A probe of a latent space (05): near chance when the codes hold nothing of the labels, near 1
+    when codes of one label sit together. Ties go to the smallest label; no fitting, no seed.
     """
-    x = x.detach().float().sum(1)  # (B, H, W), channels summed
-    x = x * (x > threshold)
-    b, h, w = x.shape
-    mass = x.flatten(1).sum(1)
-    ys = (x.sum(2) * torch.arange(h, device=x.device)).sum(1) / mass.clamp_min(1e-12)
-    xs = (x.sum(1) * torch.arange(w, device=x.device)).sum(1) / mass.clamp_min(1e-12)
-    row = ((ys + 0.5) * grid / h).long().clamp(0, grid - 1)  # pixel centres at i + 0.5
-    col = ((xs + 0.5) * grid / w).long().clamp(0, grid - 1)
-    empty = mass <= 1e-6
-    return row.masked_fill(empty, -1), col.masked_fill(empty, -1)
+    if len(z_train) < k:
+        raise ValueError(f"k={k} neighbours need at least {k} training codes, got {len(z_train)}")
+    z_train, z_test = z_train.flatten(1).float(), z_test.flatten(1).float()
+    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    hits = 0
+    for i in range(0, len(z_test), chunk):
+        near = torch.cdist(z_test[i:i + chunk], z_train).topk(k, largest=False).indices
+        votes = F.one_hot(y_train[near], num_classes).sum(1)  # (b, num_classes)
+        hits += (votes.argmax(1) == y_test[i:i + chunk]).sum().item()
+    return hits / len(z_test)
 
 
-def position_accuracy(x: torch.Tensor, row, col, grid: int = 3, threshold: float = 0.0) -> float:
-    """Fraction of images whose centre of mass lies in the asked cell (row, col)."""
-    r, c = center_of_mass_cell(x, grid, threshold)
-    row = torch.as_tensor(row).to(r.device).expand(len(x))
-    col = torch.as_tensor(col).to(c.device).expand(len(x))
-    return ((r == row) & (c == col)).float().mean().item()
+# ---------------------------------------------------------------------------------------------
+# "the same face for every input" and judged samples (04)
+# ---------------------------------------------------------------------------------------------
+
+def variety_ratio(x_hat: torch.Tensor, x: torch.Tensor) -> float:
+    """Mean pairwise distance of the reconstructions over that of their inputs: 0 = one image
+    for every input, 1 = as varied as the inputs (04's "same face" measure)."""
+    return mean_pairwise_distance(x_hat) / max(mean_pairwise_distance(x), 1e-12)
+
+
+def distance_ratio(x_hat: torch.Tensor, x: torch.Tensor, reference: torch.Tensor) -> float:
+    """Mean distance of x_hat to one reference image (e.g. the mean face) over that of x:
+    0 = every output is the reference, 1 = as far from it as the inputs are (04)."""
+    d_hat = (x_hat - reference).flatten(1).norm(dim=1).mean()
+    d_x = (x - reference).flatten(1).norm(dim=1).mean()
+    return (d_hat / d_x.clamp_min(1e-12)).item()
+
+
+def mean_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple:
+    """(mean, low, high): the mean of values (n,) and its percentile bootstrap interval over items;
+    pass a paired difference (a - b on the same items) to compare two models (04)."""
+    v = torch.as_tensor(values, dtype=torch.float64).flatten()
+    if len(v) < 2 or n_boot < 1 or not 0 < level < 1:
+        raise ValueError(f"need >= 2 values, n_boot >= 1 and level in (0, 1); got {len(v)}, "
+                         f"{n_boot}, {level}")
+    g = torch.Generator().manual_seed(seed)
+    boot = v[torch.randint(len(v), (n_boot, len(v)), generator=g)].mean(1)
+    low, high = torch.quantile(boot, torch.tensor([(1 - level) / 2, (1 + level) / 2],
+                                                  dtype=torch.float64)).tolist()
+    return v.mean().item(), low, high
+
+
+def proportion_ci(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95% for z = 1.96) of a proportion successes / n: (low, high).
+
+    How far an accuracy measured on n samples would move on another n from the same source (05).
+    """
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

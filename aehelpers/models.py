@@ -1,5 +1,6 @@
 """Convolutional autoencoders for any H x W: AE (01), VAE (04) and conditional VAE (05);
-MLPVAE, pytorch/examples' fully connected VAE, is 04's peer; ConvClassifier judges samples.
+MLPVAE, pytorch/examples' fully connected VAE, is 04's peer; SkipAE (a U-Net-like skip) is 04's
+skip-connection puzzle; ConvClassifier judges samples.
 (The GAN's networks live with their loop in `gan`.)
 
     model = models.ConvAE(in_shape=(1, 28, 28), latent_dim=2, decoder="transpose")
@@ -76,18 +77,34 @@ class ConvEncoder(nn.Module):
         return self.to_code(self.features(self.pad(x)))
 
 
+class PositionBias(nn.Module):
+    """Adds a learnt bias per channel and position to a (B, C, h, w) map (zeros at the start)."""
+
+    def __init__(self, channels, h, w):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(channels, h, w))
+
+    def forward(self, x):
+        return x + self.bias
+
+
 class ConvDecoder(nn.Module):
     """code -> x_hat (B, C, H, W), mirroring ConvEncoder; cropped to out_shape."""
 
     def __init__(self, out_shape, feature_hw, channels=(32, 64), code_channels=2,
-                 bottleneck="1x1", decoder="transpose", norm="batch", out_activation="sigmoid"):
+                 bottleneck="1x1", decoder="transpose", norm="batch", out_activation="sigmoid",
+                 position_bias=False):
         super().__init__()
         self.out_shape = tuple(out_shape)
         c_out, _, _ = self.out_shape
         c = channels[-1]
         kernel = feature_hw if bottleneck == "1x1" else 1  # 1x1 => h x w
-        self.from_code = nn.Sequential(nn.ConvTranspose2d(code_channels, c, kernel),
-                                       norm_layer(norm, c), nn.ReLU())
+        # position_bias=True: a learnt bias per channel AND position of the first h x w map (a
+        # linear layer to the map), so z = 0 decodes to a pattern, not a flat tile (04)
+        stem = nn.ConvTranspose2d(code_channels, c, kernel)
+        if position_bias:
+            stem = nn.Sequential(stem, PositionBias(c, *feature_hw))
+        self.from_code = nn.Sequential(stem, norm_layer(norm, c), nn.ReLU())
         targets = list(channels[::-1][1:]) + [channels[0]]
         ups = []
         for c_next in targets:  # h x w => 2h x 2w at each stage
@@ -141,27 +158,54 @@ class ConvAE(nn.Module):
         return self.decode(self.encode(x), size=tuple(x.shape[-2:]))
 
 
+class SkipAE(ConvAE):
+    """ConvAE plus one U-Net-like skip: the first encoder stage's map is added to the decoder's
+    map of the same size, bypassing the code. forward(x, z) decodes code z in place of x's (04).
+    """
+
+    def forward(self, x, z=None):
+        enc, dec = self.encoder, self.decoder
+        enc.check(x)
+        first = enc.features[0](enc.pad(x))  # (B, channels[0], H/2, W/2): the skip
+        code = enc.to_code(enc.features[1:](first))
+        code = code if z is None else z.reshape(code.shape)
+        h = dec.from_code(code)
+        for i, up in enumerate(dec.ups):
+            h = up(h)
+            if i == len(dec.ups) - 2:  # the decoder is back at H/2 x W/2: add the skip
+                h = h + first
+        return dec.out(dec.crop(dec.to_image(h), tuple(x.shape[-2:])))
+
+
 class ConvVAE(nn.Module):
     """Variational AE: forward(x) -> (x_hat, mu, logvar); z = mu + sigma * eps (reparameterised)."""
 
     def __init__(self, in_shape, latent_dim=2, channels=(32, 64), decoder="transpose",
-                 norm="batch", cond_dim=0):
+                 norm="batch", cond_dim=0, position_bias=False, head_activation=None):
         super().__init__()
         self.in_shape, self.latent_dim, self.cond_dim = tuple(in_shape), latent_dim, cond_dim
         hidden = max(64, 2 * latent_dim)
         self.encoder = ConvEncoder(in_shape, channels, hidden, "1x1", norm)
         # mu and logvar are unconstrained real numbers: no activation on either head
+        # (head_activation="relu" puts one on both, the experiment of 04 that shows why not)
+        if head_activation not in (None, "relu"):
+            raise ValueError(f"head_activation is None or 'relu', got {head_activation!r}")
+        self.head_activation = head_activation
         self.to_mu = nn.Linear(hidden + cond_dim, latent_dim)
         self.to_logvar = nn.Linear(hidden + cond_dim, latent_dim)
         self.decoder = ConvDecoder(in_shape, self.encoder.feature_hw, channels,
-                                   latent_dim + cond_dim, "1x1", decoder, norm, "sigmoid")
+                                   latent_dim + cond_dim, "1x1", decoder, norm, "sigmoid",
+                                   position_bias)
 
     def encode(self, x, c=None):
         """x -> (mu, logvar), each (B, latent_dim)."""
         h = torch.relu(self.encoder(x).flatten(1))
         if self.cond_dim or c is not None:
             h = torch.cat([h, self._check_cond(c, len(x))], dim=1)
-        return self.to_mu(h), self.to_logvar(h)
+        mu, logvar = self.to_mu(h), self.to_logvar(h)
+        if self.head_activation == "relu":
+            mu, logvar = torch.relu(mu), torch.relu(logvar)
+        return mu, logvar
 
     @staticmethod
     def reparameterize(mu, logvar):
@@ -280,3 +324,181 @@ class ConvClassifier(nn.Module):
 
     def forward(self, x):
         return self.head(self.pool(self.features(x)))
+
+
+class ResizeEncoder(ConvEncoder):
+    """000's resize encoder (01): stride-1 conv blocks, each followed by a resize to half size,
+    then a resize to 1x1 and a 1x1 convolution to the code; x (B, C, H, W) -> (B, code, 1, 1).
+
+    resize="nearest" is the student's `nn.Upsample(size=...)` used to shrink: nearest-neighbour
+    keeps every second row and column, and its last step to 1x1 keeps the top-left value only.
+    resize="area" averages instead (`nn.AdaptiveAvgPool2d`), so the 1x1 code sees the whole map.
+    """
+
+    def __init__(self, in_shape, channels=(32, 64), code_channels=2, norm="batch",
+                 resize="nearest"):
+        super().__init__(in_shape, channels, code_channels, "1x1", norm)
+        if resize not in ("nearest", "area"):
+            raise ValueError(f"resize is 'nearest' (nn.Upsample) or 'area' (average), got {resize!r}")
+        self.resize = resize
+        shrink = ((lambda size: nn.Upsample(size=size, mode="nearest")) if resize == "nearest"
+                  else nn.AdaptiveAvgPool2d)
+        _, h, w = self.in_shape
+        h, w = padded_size(h, self.multiple), padded_size(w, self.multiple)
+        stages, c_in = [], self.in_shape[0]
+        for c_out in channels:  # H x W => H/2 x W/2 by a resize, not by a stride
+            h, w = h // 2, w // 2
+            stages.append(nn.Sequential(conv_block(c_in, c_out, stride=1, norm=norm),
+                                        shrink((h, w))))
+            c_in = c_out
+        self.features = nn.Sequential(*stages)
+        self.to_code = nn.Sequential(shrink((1, 1)), nn.Conv2d(c_in, code_channels, 1))  # h x w => 1x1
+
+
+class ResizeAE(ConvAE):
+    """ConvAE whose encoder shrinks by resizing (ResizeEncoder, 01's Upsample question); same decoder."""
+
+    def __init__(self, in_shape, latent_dim=2, channels=(32, 64), resize="nearest",
+                 norm="batch"):
+        super().__init__(in_shape, latent_dim, channels, "transpose", "1x1", norm)
+        self.encoder = ResizeEncoder(in_shape, channels, latent_dim, norm, resize)
+
+
+class MLPClassifier(nn.Module):
+    """A fast judge (01): x (B, C, H, W) -> logits (B, num_classes) through one hidden ReLU layer."""
+
+    def __init__(self, in_shape, num_classes=10, hidden=256):
+        super().__init__()
+        self.in_shape = tuple(in_shape)
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(self.in_shape), hidden),
+                                 nn.ReLU(), nn.Linear(hidden, num_classes))
+
+    def forward(self, x):
+        if tuple(x.shape[1:]) != self.in_shape:
+            raise ValueError(f"expected images of shape {self.in_shape} (model built with "
+                             f"in_shape={self.in_shape}), got {tuple(x.shape[1:])}")
+        return self.net(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# 05: a conditional VAE whose condition reaches every stage
+# ---------------------------------------------------------------------------------------------
+
+def split_position_condition(c, num_labels: int, grid: int):
+    """Split positions.position_condition's c into (label one-hot (B, L), row (B,), col (B,))."""
+    label = c[:, :num_labels]
+    col = c[:, num_labels:num_labels + grid].argmax(1)
+    row = c[:, num_labels + grid:num_labels + 2 * grid].argmax(1)
+    return label, row, col
+
+
+def cell_mask(row, col, grid: int, size) -> torch.Tensor:
+    """(B, 1, H, W) maps that are 1 inside cell (row, col) of a grid x grid canvas, 0 elsewhere."""
+    h, w = size
+    ys = torch.arange(h, device=row.device) * grid // h  # the grid row of each pixel row
+    xs = torch.arange(w, device=col.device) * grid // w
+    inside = (ys[None, :, None] == row[:, None, None]) & (xs[None, None, :] == col[:, None, None])
+    return inside[:, None].float()
+
+
+def take_cell(x, row, col, grid: int) -> torch.Tensor:
+    """Cell (row, col) of each canvas of x (B, C, H, W), on x's device: (B, C, H/grid, W/grid)."""
+    b, ch, height, width = x.shape
+    h, w = height // grid, width // grid
+    cells = x[..., :grid * h, :grid * w].reshape(b, ch, grid, h, grid, w).permute(0, 2, 4, 1, 3, 5)
+    return cells[torch.arange(b, device=x.device), row, col]
+
+
+class GridCVAE(nn.Module):
+    """Conditional VAE for a digit in one cell of a grid (05): the condition reaches every stage.
+
+    c is `positions.position_condition`'s vector: one-hot label (num_labels), one-hot column and
+    one-hot row (grid each). ConvCVAE joins c to z once, at the 1x1 code, so its encoder can keep
+    the digit's identity in z, and the position is a number, not a place. Here:
+    - decoder p(x | z, c): z is copied to every position of the smallest map (a spatial broadcast),
+      and before every stage the condition is concatenated as an image: at the `label_stages`
+      smallest maps the asked label's channel lit inside the asked cell (num_labels channels), at
+      the larger ones the cell's mask (1 channel). Each stage knows what to draw and where, and a
+      convolution draws the same shape in any cell;
+    - encoder q(z | x, c): reads the asked cell only (a ConvEncoder on one cell) and gets the label
+      beside its features, so z needs to hold neither identity nor place: only the style.
+    """
+
+    def __init__(self, in_shape, num_labels: int = 10, grid: int = 3, latent_dim: int = 2,
+                 channels=(8, 32, 32), decoder: str = "transpose", norm: str = "batch",
+                 label_stages: int = 2, hidden: int = 64):
+        super().__init__()
+        self.in_shape, self.latent_dim = tuple(in_shape), latent_dim
+        self.num_labels, self.grid = num_labels, grid
+        self.cond_dim = num_labels + 2 * grid
+        c, h, w = self.in_shape
+        if h % grid or w % grid:
+            raise ValueError(f"a {h}x{w} canvas does not split into {grid}x{grid} equal cells")
+        self.encoder = ConvEncoder((c, h // grid, w // grid), channels, hidden, "1x1", norm)
+        self.to_mu = nn.Linear(hidden + num_labels, latent_dim)  # no activation: any real number
+        self.to_logvar = nn.Linear(hidden + num_labels, latent_dim)
+        self.multiple = 2 ** len(channels)
+        self.pad = PadToMultiple(self.multiple)
+        # decoder stage k works on the map 2**k times the smallest; the label map for k < label_stages
+        self.with_label = [k < label_stages for k in range(len(channels) + 1)]
+        width = lambda k: num_labels if self.with_label[k] else 1  # condition channels at stage k
+        c_in = channels[-1]
+        # z enters through a linear map that starts at zero: the decoder first learns to draw
+        # from the condition alone, and z's noise cannot drown the label (at any latent size)
+        self.z_to_map = nn.Linear(latent_dim, c_in)
+        nn.init.zeros_(self.z_to_map.weight)
+        nn.init.zeros_(self.z_to_map.bias)
+        self.from_z = conv_block(c_in + width(0), c_in, norm=norm)  # smallest map
+        ups = []
+        for k, c_next in enumerate(list(channels[::-1][1:]) + [channels[0]], start=1):
+            ups.append(up_block(c_in + width(k - 1), c_next, mode=decoder, norm=norm))
+            c_in = c_next
+        self.ups = nn.ModuleList(ups)  # each doubles H and W
+        self.to_image = nn.Conv2d(c_in + width(len(channels)), c, 3, padding=1)
+        self.crop = CropTo()
+
+    def _parts(self, c, n):
+        if c is None or c.shape != (n, self.cond_dim):
+            got = None if c is None else tuple(c.shape)
+            raise ValueError(f"GridCVAE needs c of shape ({n}, {self.cond_dim}) "
+                             f"(positions.position_condition), got {got}")
+        return split_position_condition(c.float(), self.num_labels, self.grid)
+
+    def _condition_map(self, label, mask, stage, like):
+        """The condition as channels at like's size: label lit in the cell, or the mask alone."""
+        m = F.adaptive_avg_pool2d(mask, like.shape[-2:])
+        return label[:, :, None, None] * m if self.with_label[stage] else m
+
+    def encode(self, x, c):
+        """x (B, C, H, W) and c -> (mu, logvar), each (B, latent_dim), from the asked cell."""
+        label, row, col = self._parts(c, len(x))
+        h = torch.relu(self.encoder(take_cell(x, row, col, self.grid)).flatten(1))
+        h = torch.cat([h, label], dim=1)
+        return self.to_mu(h), self.to_logvar(h)
+
+    reparameterize = staticmethod(ConvVAE.reparameterize)  # z = mu + sigma * eps
+
+    def decode(self, z, c, size=None):
+        """z (B, latent_dim) and c -> x_hat (B, C, H, W) in (0, 1)."""
+        h, w = size or self.in_shape[1:]
+        label, row, col = self._parts(c, len(z))
+        mask = self.pad(cell_mask(row, col, self.grid, (h, w)))  # (B, 1, H', W'), padded
+        small = (mask.shape[-2] // self.multiple, mask.shape[-1] // self.multiple)
+        x = self.z_to_map(z)[:, :, None, None].expand(-1, -1, *small)  # z at every position
+        x = self.from_z(torch.cat([x, self._condition_map(label, mask, 0, x)], dim=1))
+        for k, up in enumerate(self.ups):  # h x w => 2h x 2w, the condition joined first
+            x = up(torch.cat([x, self._condition_map(label, mask, k, x)], dim=1))
+        x = self.to_image(torch.cat([x, self._condition_map(label, mask, len(self.ups), x)], 1))
+        return torch.sigmoid(self.crop(x, (h, w)))
+
+    def forward(self, x, c):
+        mu, logvar = self.encode(x, c)
+        z = self.reparameterize(mu, logvar) if self.training else mu
+        return self.decode(z, c, tuple(x.shape[-2:])), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n, c, generator=None):
+        """Decode n draws of z ~ N(0, I) with condition c (n, cond_dim)."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return self.decode(z, c.to(device))

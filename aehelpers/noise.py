@@ -269,3 +269,20 @@ def measure(noise: Noise, shape=(64, 1, 28, 28), seed: int = 0) -> dict:
     x_noisy = noise(x, torch.Generator().manual_seed(seed))
     return {"noise": noise.label, "zeroed": zeroed_fraction(x, x_noisy),
             "changed": changed_fraction(x, x_noisy), "expected_zeroed": noise.zero_probability}
+
+
+# ---------------------------------------------------------------------------------------------
+# the students' in-place bug, as a train.fit step (for the experiment that measures its cost)
+# ---------------------------------------------------------------------------------------------
+
+def inplace_target_step(loss, corrupt: Noise):
+    """A `train.fit(step=...)` step with the students' bug: `x[mask] = 0` on the batch that is
+    also the target, so the model learns noisy -> the same noisy image; no noise in eval mode.
+    Compare with `train.reconstruction_step`, which keeps the clean x as the target."""
+    def step(model, batch, epoch=0):
+        x = batch[0]
+        if model.training:
+            x = x.clone()  # the data set stays clean, as in the students' __getitem__ (x / 255)
+            x.copy_(corrupt(x))  # in place, like x[mask] = 0: input and target are one tensor
+        return {"loss": loss(model(x), x)}
+    return step

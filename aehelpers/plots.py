@@ -314,3 +314,88 @@ def confusion_matrix(counts: dict, title: str | None = None, ax=None):
     if title:
         ax.set_title(title)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# several seeds and point groups (02_denoising_noise_zoo)
+# ---------------------------------------------------------------------------------------------
+
+def seed_curves(curves: dict, xlabel: str = "epoch", ylabel: str = "loss", styles: dict | None = None,
+                logy: bool = False, title: str | None = None):
+    """Mean curve over seeds with a min-max band: curves = {label: [per-seed lists of y]};
+    styles maps a label to matplotlib line options (color=, ls=); x is 1, 2, ... (epochs)."""
+    styles = styles or {}
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    for label, runs in curves.items():
+        y = np.asarray(runs, dtype=float)  # (seeds, epochs)
+        x = np.arange(1, y.shape[1] + 1)
+        line, = ax.plot(x, y.mean(0), label=label, **styles.get(label, {}))
+        ax.fill_between(x, y.min(0), y.max(0), color=line.get_color(), alpha=0.2, lw=0)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def grouped_points(groups: dict, xlabel: str, ylabel: str, line: tuple | None = None,
+                   title: str | None = None):
+    """Scatter groups of points with a legend instead of per-point labels: groups = {legend label:
+    [(x, y), ...]}; line = (slope, intercept, legend label) draws a dotted straight line."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    markers = "osD^vP*X"
+    for k, (label, pts) in enumerate(groups.items()):
+        xs, ys = zip(*pts)
+        ax.scatter(xs, ys, s=30, marker=markers[k % len(markers)], label=label, zorder=3)
+    if line is not None:
+        xs = np.array([p[0] for pts in groups.values() for p in pts])
+        grid = np.linspace(xs.min(), xs.max(), 2)
+        ax.plot(grid, line[0] * grid + line[1], ":", color="grey", label=line[2])
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=7, loc="best")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def seed_points(values: dict, xlabel: str, title: str | None = None):
+    """One row per label: a dot per seed and a bar for their mean, values = {label: [floats]}:
+    points, not bars from 0, so that differences of a few tenths stay honest beside the spread."""
+    names = list(values)[::-1]
+    fig, ax = plt.subplots(figsize=(5.6, 0.45 * len(names) + 1.1))
+    for i, name in enumerate(names):
+        v = np.asarray(values[name], dtype=float)
+        ax.scatter(v, np.full(len(v), i), s=22, color="tab:blue", alpha=0.7,
+                   label="one seed" if i == 0 else None, zorder=3)
+        ax.plot([v.mean()] * 2, [i - 0.25, i + 0.25], color="black", lw=2,
+                label="mean over seeds" if i == 0 else None)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, frameon=False)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def image_mosaic(rows, row_titles=None, col_titles=None, scale: float = 0.6, gap: int = 2):
+    """Like image_grid (one batch (N, C, H, W) per row) but drawn as one image, so a grid of a
+    hundred digits takes one imshow; titles are tick labels on the left and on top."""
+    rows = [torch.as_tensor(r).detach().cpu().float() for r in rows]
+    n_cols = max(len(r) for r in rows)
+    c, h, w = rows[0].shape[1:]
+    canvas = torch.ones(c, len(rows) * (h + gap) - gap, n_cols * (w + gap) - gap)
+    for i, r in enumerate(rows):
+        for j, img in enumerate(r):
+            canvas[:, i * (h + gap):i * (h + gap) + h, j * (w + gap):j * (w + gap) + w] = img
+    fig, ax = plt.subplots(figsize=(scale * n_cols + 0.8, scale * len(rows)))
+    ax.imshow(_to_hwc(canvas), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.tick_params(length=0)
+    ax.set_yticks([i * (h + gap) + h / 2 for i in range(len(rows))], row_titles or [])
+    ax.xaxis.tick_top()
+    ax.set_xticks([j * (w + gap) + w / 2 for j in range(len(col_titles or []))], col_titles or [])
+    return fig

@@ -17,7 +17,7 @@ from pathlib import Path
 import common
 import torch
 
-from aehelpers import anomaly, data, losses, metrics, models, train
+from aehelpers import anomaly, data, losses, models, positions, train
 
 # published figures, each with its source and setup
 PUBLISHED = {
@@ -130,10 +130,10 @@ GRID, CELL, LATENT_CVAE = 3, 16, 25  # 48x48 canvases, as notebook 05's default 
 def cvae(train_set, test_set, num_epochs: int, per_cell: int) -> dict:
     """Label and position accuracy of ConvCVAE samples, judged as notebook 05 judges them."""
     def condition(y):
-        return data.position_condition(*data.position_parts(y, GRID), grid=GRID, num_labels=10)
+        return positions.position_condition(*positions.position_parts(y, GRID), grid=GRID, num_labels=10)
 
-    canvases = data.place_on_grid(train_set, GRID, CELL, seed=0)
-    test_canvases = data.place_on_grid(test_set, GRID, CELL, seed=1)
+    canvases = positions.place_on_grid(train_set, GRID, CELL, seed=0)
+    test_canvases = positions.place_on_grid(test_set, GRID, CELL, seed=1)
     torch.manual_seed(0)
     model = models.ConvCVAE(canvases.shape, cond_dim=10 + 2 * GRID, latent_dim=LATENT_CVAE,
                             channels=(16, 32, 32))
@@ -147,21 +147,21 @@ def cvae(train_set, test_set, num_epochs: int, per_cell: int) -> dict:
 
     @torch.no_grad()
     def judged(x, label, row, col):
-        crops = metrics.cell_crop(x, row, col, GRID)
+        crops = positions.cell_crop(x, row, col, GRID)
         return {"label_acc": (judge(crops).argmax(1) == label).float().mean().item(),
-                "position_acc": metrics.position_accuracy(x, row, col, GRID, threshold=0.1)}
+                "position_acc": positions.position_accuracy(x, row, col, GRID, threshold=0.1)}
 
     labels = torch.arange(10).repeat_interleave(9 * per_cell)
     cells = torch.arange(9).repeat_interleave(per_cell).repeat(10)
     row, col = cells // GRID, cells % GRID
-    asked = data.position_condition(labels, row, col, GRID, 10)
+    asked = positions.position_condition(labels, row, col, GRID, 10)
     g = torch.Generator().manual_seed(2)
     model.eval()
     with torch.no_grad():
         x_gen = torch.cat([model.sample(len(c), c, generator=g) for c in asked.split(256)])
         judge_acc = (judge(data.resize(test_set.x, CELL)).argmax(1) == test_set.y).float().mean()
     return {"samples": judged(x_gen, labels, row, col), "n_samples": len(labels),
-            "real": judged(test_canvases.x, *data.position_parts(test_canvases.y, GRID)),
+            "real": judged(test_canvases.x, *positions.position_parts(test_canvases.y, GRID)),
             "judge_acc": judge_acc.item(), "latent_dim": LATENT_CVAE, "num_epochs": num_epochs}
 
 
@@ -228,7 +228,7 @@ def rows(r: dict):
         f"per digit, only digit 0 is quoted (table below).",
         f"(f) ours: models.ConvCVAE (latent {r['cvae']['latent_dim']}, channels 16-32-32) on the "
         f"training digits pasted into a random cell of a 3x3 canvas ({GRID * CELL}x{GRID * CELL},"
-        f" data.place_on_grid), {e['cvae']} epochs, lr 2e-3; {r['cvae']['n_samples']:,} samples "
+        f" positions.place_on_grid), {e['cvae']} epochs, lr 2e-3; {r['cvae']['n_samples']:,} samples "
         f"(every label at every cell). Label accuracy: a ConvClassifier trained on the centred "
         f"digits (accuracy {r['cvae']['judge_acc']:.3f} on centred test digits) on the asked "
         f"cell; position accuracy: the centre of mass lies in the asked cell (chance 0.1 and "

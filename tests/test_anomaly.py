@@ -332,3 +332,76 @@ def test_apples_and_cat_photos_load(shared_data):
     assert 0 <= cats.x.min() and cats.x.max() <= 1
     # apples sit on a white background; the cat photos fill the frame
     assert apples.x.mean() > cats.x.mean()
+
+
+# ---------------------------------------------------------------------------------------------
+# 03's additions: score as a loss, one-class mean AUROC with its interval, students' masks,
+# the blemish
+# ---------------------------------------------------------------------------------------------
+
+def test_l1_score_and_score_loss_scale():
+    x = torch.zeros(2, 3, 4, 4)
+    x_hat = torch.full_like(x, 0.5)
+    assert anomaly.reconstruction_scores(lambda t: t + 0.5, x, "l1").tolist() == [0.5, 0.5]
+    # per image: mean abs error 0.5 times 48 values = 24, averaged over the 2 images
+    assert anomaly.score_loss("l1")(x_hat, x).item() == pytest.approx(24.0)
+    assert anomaly.score_loss("mse")(x_hat, x).item() == pytest.approx(12.0)  # = losses.mse
+    assert anomaly.score_loss("ssim")(x, x).item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="unknown score"):
+        anomaly.score_loss("psnr")
+
+
+def test_one_class_auroc_ci_perfect_and_chance():
+    classes = np.repeat([0, 1, 2], 20)
+    perfect = np.stack([(classes != k).astype(float) for k in range(3)])  # anomalies score 1
+    value, low, high = anomaly.one_class_auroc_ci(perfect, classes)
+    assert value == pytest.approx(1.0) and low == pytest.approx(1.0) and high == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(3, 60))
+    value, low, high = anomaly.one_class_auroc_ci(noise, classes)
+    assert low < value < high and low < 0.5 + 0.2 and high > 0.5 - 0.2
+    # the rows are matched to the classes given: reversed classes reverse the AUROC
+    value, _, _ = anomaly.one_class_auroc_ci(perfect[::-1], classes, normal=[2, 1, 0])
+    assert value == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="classes, images"):
+        anomaly.one_class_auroc_ci(perfect[:2], classes, normal=[0, 1, 2])
+
+
+def test_compare_one_class_verdicts():
+    classes = np.repeat([0, 1], 50)
+    rng = np.random.default_rng(1)
+    good = np.stack([(classes != k) + rng.normal(0, 0.3, 100) for k in range(2)])
+    bad = np.stack([rng.normal(size=100) for _ in range(2)])
+    out = anomaly.compare_one_class(good, bad, classes)
+    assert out["verdict"] == "higher" and out["low"] > 0 and out["mean_a"] > out["mean_b"]
+    assert anomaly.compare_one_class(good, good, classes)["verdict"] == "within the noise"
+
+
+@pytest.mark.parametrize("kind", list(anomaly.STUDENT_MASK_SHARE))
+def test_student_masks_zero_the_share_their_formula_says(kind):
+    mask = anomaly.student_mask(kind, (32, 3, 24, 24), torch.Generator().manual_seed(0))
+    assert mask.dtype == torch.bool
+    assert mask.float().mean().item() == pytest.approx(anomaly.STUDENT_MASK_SHARE[kind], abs=0.01)
+
+
+def test_student_gamma_mask_is_a_uniform_mask_and_noise_keeps_the_input():
+    shape = (4, 3, 8, 8)
+    gamma = anomaly.student_mask("Gamma(U, 1).mean < 0.5", shape, torch.Generator().manual_seed(3))
+    assert torch.equal(gamma, torch.rand(shape, generator=torch.Generator().manual_seed(3)) < 0.5)
+    x = torch.ones(shape)
+    noisy = anomaly.student_noise("Beta(2, 2) < 0.5", torch.Generator().manual_seed(0))(x)
+    assert torch.equal(x, torch.ones(shape))  # a copy: the clean target is untouched
+    assert set(noisy.unique().tolist()) == {0.0, 1.0}
+    with pytest.raises(ValueError, match="unknown student mask"):
+        anomaly.student_mask("Cauchy < 0", shape)
+
+
+def test_blemish_darkens_one_spot_and_is_seeded():
+    x = torch.ones(3, 3, 48, 48)
+    y = anomaly.blemish(x, darkness=0.7, seed=1)
+    assert y.shape == x.shape and torch.equal(y, anomaly.blemish(x, darkness=0.7, seed=1))
+    assert y.amin().item() == pytest.approx(0.3, abs=0.05)  # 70% of the light taken at the middle
+    assert (y < 0.8).float().mean().item() < 0.05  # a small spot, not the whole image
+    assert torch.equal(anomaly.blemish(x, darkness=0.0), x)
+    with pytest.raises(ValueError, match="darkness"):
+        anomaly.blemish(x, darkness=1.5)

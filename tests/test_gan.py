@@ -210,3 +210,41 @@ def test_diversity_sees_collapse_and_copies():
     fake, held = gan.diversity(collapsed, train), gan.diversity(real, train)
     assert fake["pixels"] == fake["blurred"] == 0.0 < held["blurred"] < held["pixels"]
     assert fake["nn_train"] == 0.0 < held["nn_train"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the global-view discriminator and the hinge loss
+# ---------------------------------------------------------------------------------------------
+
+def test_global_view_discriminator_sees_where_things_are():
+    torch.manual_seed(0)
+    d = gan.Discriminator((1, 28, 28), channels=(4, 8, 8), num_classes=10, view="global")
+    assert d.head.in_features == 8 * 4 * 4  # 28 => 32 padded => 16 => 8 => 4
+    x, y = torch.rand(3, 1, 28, 28), torch.tensor([0, 1, 2])
+    assert d(x, y).shape == (3,)
+    # a summed (patch) D cannot tell an image from its shifted copy far from the border; global can
+    img = torch.zeros(1, 1, 28, 28)
+    img[..., 10:14, 10:14] = 1.0
+    moved = torch.roll(img, shifts=(4, 4), dims=(2, 3))  # by the stride of two stages
+    torch.manual_seed(0)
+    patch = gan.Discriminator((1, 28, 28), channels=(4, 8), view="patch")
+    assert patch(img).item() == pytest.approx(patch(moved).item(), abs=1e-5)
+    assert d(img, y[:1]).item() != pytest.approx(d(moved, y[:1]).item(), abs=1e-5)
+    with pytest.raises(ValueError, match="view"):
+        gan.Discriminator((1, 28, 28), view="wide")
+
+
+def test_hinge_losses_known_values():
+    zero = torch.zeros(4)
+    assert gan.d_hinge_loss(zero, zero).item() == pytest.approx(2.0)
+    assert gan.d_hinge_loss(torch.full((4,), 2.0), torch.full((4,), -2.0)).item() == 0.0
+    assert gan.g_hinge_loss(torch.full((4,), 1.5)).item() == pytest.approx(-1.5)
+
+
+def test_fit_gan_hinge_runs_and_rejects_unknown_loss():
+    g, d = tiny_gan(num_classes=3)
+    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=1, n_snapshot=3, progress=False,
+                          loss="hinge", lr_d=4e-4)
+    assert math.isfinite(history.last("d_loss"))
+    with pytest.raises(ValueError, match="loss"):
+        gan.fit_gan(g, d, tiny_loader(), num_epochs=1, loss="wasserstein", progress=False)

@@ -202,3 +202,17 @@ def test_no_noise_in_eval_mode():
     model = Copy().eval()
     assert step(model, [x])["loss"].item() == 0.0
     assert torch.equal(model.seen, x)
+
+
+def test_inplace_target_step_trains_on_a_noisy_target_and_keeps_the_data_clean():
+    x = batch((4, 1, 9, 11)).clamp(0.05, 0.95)
+    before = x.clone()
+    corrupt = noise.masking_noise(0.5, generator=gen(4))
+    model = Copy().train()
+    loss = noise.inplace_target_step(losses.mse, corrupt)(model, [x])["loss"]
+    assert loss.item() == 0.0, "a copying model is perfect when the target is the noisy input"
+    assert torch.equal(model.seen, noise.masking_noise(0.5)(x, gen(4))), "it saw the noisy input"
+    assert torch.equal(x, before), "the batch itself (the data set) stays clean"
+    correct = train.reconstruction_step(losses.mse, noise.masking_noise(0.5, generator=gen(4)))
+    assert correct(model, [x])["loss"].item() > 0, "the correct step compares with the clean x"
+    assert noise.inplace_target_step(losses.mse, corrupt)(model.eval(), [x])["loss"].item() == 0.0

@@ -1,53 +1,53 @@
-"""05's position dataset and the judges of generated samples (cell crop, centre-of-mass cell)."""
+"""05's positions module: canvases, the random re-placement loader, conditions and the judges."""
 
 import pytest
 import torch
 
-from aehelpers import data, metrics
+from aehelpers import data, metrics, positions
 
 
 def test_place_on_grid_puts_each_digit_in_its_cell_only():
-    ds = data.digit_positions(cell=10, limit=50, seed=3)
+    ds = positions.digit_positions(cell=10, limit=50, seed=3)
     assert ds.shape == (1, 30, 30) and len(ds) == 50
-    label, row, col = data.position_parts(ds.y)
+    label, row, col = positions.position_parts(ds.y)
     assert torch.equal(label, data.mnist_splits()[0].y[:50])  # the course split's training digits
     for i in range(50):
-        inside = metrics.cell_crop(ds.x[i:i + 1], row[i], col[i])
+        inside = positions.cell_crop(ds.x[i:i + 1], row[i], col[i])
         assert inside.sum() == pytest.approx(ds.x[i].sum().item())  # nothing outside the cell
         assert inside.sum() > 0
 
 
 def test_digit_positions_is_deterministic_given_the_seed():
-    a, b = data.digit_positions(cell=8, limit=40, seed=1), data.digit_positions(cell=8, limit=40,
-                                                                                 seed=1)
-    c = data.digit_positions(cell=8, limit=40, seed=2)
+    a = positions.digit_positions(cell=8, limit=40, seed=1)
+    b = positions.digit_positions(cell=8, limit=40, seed=1)
+    c = positions.digit_positions(cell=8, limit=40, seed=2)
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert not torch.equal(a.y, c.y)
 
 
 def test_digit_positions_reads_each_part_of_the_mnist_split():
-    test = data.digit_positions(cell=8, part="test", limit=20)
-    assert torch.equal(data.position_parts(test.y)[0], data.mnist_splits()[2].y[:20])
+    test = positions.digit_positions(cell=8, part="test", limit=20)
+    assert torch.equal(positions.position_parts(test.y)[0], data.mnist_splits()[2].y[:20])
     assert test.source.startswith("MNIST") and "3x3 grid" in test.source
     assert "split" in data.describe(test=test)  # a report can name the split of the canvases
     with pytest.raises(ValueError, match="part is one of"):
-        data.digit_positions(part="validation")
+        positions.digit_positions(part="validation")
 
 
 def test_position_condition_is_one_hot_label_column_row():
-    c = data.position_condition(label=[7], row=[2], col=[0])
+    c = positions.position_condition(label=[7], row=[2], col=[0])
     assert c.shape == (1, 16)
     assert c[0, :10].argmax() == 7 and c[0, 10:13].argmax() == 0 and c[0, 13:].argmax() == 2
     assert c.sum() == 3
     y = torch.tensor([(7 * 3 + 2) * 3 + 0])
-    assert torch.equal(data.position_condition(*data.position_parts(y)), c)
+    assert torch.equal(positions.position_condition(*positions.position_parts(y)), c)
 
 
 def test_position_condition_rejects_out_of_range_values():
     with pytest.raises(ValueError, match=r"row must lie in \[0, 2\]"):
-        data.position_condition([1], [3], [0])
+        positions.position_condition([1], [3], [0])
     with pytest.raises(ValueError, match="same length"):
-        data.position_condition([1, 2], [0], [0])
+        positions.position_condition([1, 2], [0], [0])
 
 
 def test_centre_of_mass_cell_finds_the_asked_cell():
@@ -55,22 +55,22 @@ def test_centre_of_mass_cell_finds_the_asked_cell():
     for k in range(9):
         r, c = divmod(k, 3)
         x[k, 0, r * 10 + 2:r * 10 + 8, c * 10 + 3:c * 10 + 6] = 1
-    rows, cols = metrics.center_of_mass_cell(x)
+    rows, cols = positions.center_of_mass_cell(x)
     assert rows.tolist() == [k // 3 for k in range(9)]
     assert cols.tolist() == [k % 3 for k in range(9)]
-    assert metrics.position_accuracy(x, rows, cols) == 1.0
+    assert positions.position_accuracy(x, rows, cols) == 1.0
     top_row = torch.zeros(9, dtype=torch.long)
-    assert metrics.position_accuracy(x, top_row, cols) == pytest.approx(3 / 9)
+    assert positions.position_accuracy(x, top_row, cols) == pytest.approx(3 / 9)
 
 
 def test_centre_of_mass_of_an_empty_image_is_no_cell():
-    rows, cols = metrics.center_of_mass_cell(torch.zeros(2, 1, 12, 12))
+    rows, cols = positions.center_of_mass_cell(torch.zeros(2, 1, 12, 12))
     assert rows.tolist() == [-1, -1] and cols.tolist() == [-1, -1]
 
 
 def test_cell_crop_shape_and_content():
     x = torch.arange(2 * 36, dtype=torch.float32).view(2, 1, 6, 6)
-    crop = metrics.cell_crop(x, torch.tensor([0, 2]), torch.tensor([1, 2]))
+    crop = positions.cell_crop(x, torch.tensor([0, 2]), torch.tensor([1, 2]))
     assert crop.shape == (2, 1, 2, 2)
     assert torch.equal(crop[0, 0], x[0, 0, 0:2, 2:4]) and torch.equal(crop[1, 0], x[1, 0, 4:6, 4:6])
 
@@ -78,5 +78,105 @@ def test_cell_crop_shape_and_content():
 def test_threshold_ignores_a_faint_haze():
     x = torch.full((1, 1, 30, 30), 0.05)
     x[0, 0, 2:8, 2:8] = 1.0  # a blob in the top-left cell, on a haze over the whole canvas
-    assert metrics.center_of_mass_cell(x)[0].item() == 1  # the haze drags the centre inwards
-    assert metrics.position_accuracy(x, 0, 0, threshold=0.1) == 1.0
+    assert positions.center_of_mass_cell(x)[0].item() == 1  # the haze drags the centre inwards
+    assert positions.position_accuracy(x, 0, 0, threshold=0.1) == 1.0
+
+
+def test_random_placement_loader_redraws_the_cells_every_epoch():
+    digits = data.ImageSet(torch.rand(50, 1, 8, 8) * 0.9 + 0.1, torch.arange(50) % 10)
+    loader = positions.RandomPlacementLoader(digits, cell=8, batch_size=16, seed=0)
+    assert len(loader) == 4 and loader.shape == (1, 24, 24)
+    epochs = [[(x, y) for x, y in loader] for _ in range(2)]
+    for batches in epochs:
+        x = torch.cat([b[0] for b in batches])
+        y = torch.cat([b[1] for b in batches])
+        label, row, col = positions.position_parts(y)
+        assert x.shape == (50, 1, 24, 24)
+        assert sorted(label.tolist()) == sorted(digits.y.tolist())  # every digit once per epoch
+        crops = positions.cell_crop(x, row, col)
+        assert torch.allclose(crops.flatten(1).sum(1), x.flatten(1).sum(1))  # all ink in its cell
+        assert (crops.flatten(1).amin(1) > 0).all()  # and the whole digit is there
+    cells = [torch.cat([positions.position_parts(b[1])[1] * 3 + positions.position_parts(b[1])[2]
+                        for b in batches]) for batches in epochs]
+    assert not torch.equal(cells[0], cells[1])  # a fresh draw in the second epoch
+    assert len(cells[0].unique()) > 5  # spread over the grid
+    again = positions.RandomPlacementLoader(digits, cell=8, batch_size=16, seed=0)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(epochs[0], again))  # the seed fixes it
+
+
+def test_position_code_and_parts_are_inverse():
+    label, row, col = torch.tensor([0, 9, 4]), torch.tensor([2, 0, 1]), torch.tensor([1, 2, 0])
+    y = positions.position_code(label, row, col)
+    assert y.tolist() == [(0 * 3 + 2) * 3 + 1, (9 * 3 + 0) * 3 + 2, (4 * 3 + 1) * 3 + 0]
+    assert all(torch.equal(a, b) for a, b in zip(positions.position_parts(y), (label, row, col)))
+
+
+class _ReadsTheBrightestQuadrant(torch.nn.Module):
+    """A fake judge: class 0..3 = which quadrant of the crop holds the most ink."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        h, w = x.shape[-2] // 2, x.shape[-1] // 2
+        quads = [x[..., :h, :w], x[..., :h, w:], x[..., h:, :w], x[..., h:, w:]]
+        return torch.stack([q.sum((1, 2, 3)) for q in quads], 1)
+
+
+def test_label_accuracy_reads_the_asked_cell_only():
+    x = torch.zeros(2, 1, 12, 12)
+    x[0, 0, 0, 0] = 0.2  # cell (0, 0), top-left quadrant: "class 0", faint
+    x[1, 0, 7, 11] = 1.0  # cell (1, 2), bottom-right quadrant: "class 3"
+    judge = _ReadsTheBrightestQuadrant()
+    assert positions.judge_digits(judge, positions.cell_crop(x, [0, 1], [0, 2])).tolist() == [0, 3]
+    assert positions.label_accuracy(judge, x, torch.tensor([0, 3]), [0, 1], [0, 2]) == 1.0
+    assert positions.label_accuracy(judge, x, torch.tensor([0, 0]), [0, 1], [0, 2]) == 0.5
+    # asked about an empty cell, the judge sees nothing there and reads class 0 for both
+    assert positions.label_accuracy(judge, x, torch.tensor([3, 3]), [2, 2], [2, 2]) == 0.0
+
+
+def test_knn_accuracy_is_one_for_separated_codes_and_near_chance_for_noise():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(400) % 4
+    apart = torch.randn(400, 3, generator=g) * 0.1 + 5 * torch.eye(4, 3)[y]
+    assert metrics.knn_accuracy(apart[:300], y[:300], apart[300:], y[300:]) == 1.0
+    noise = torch.randn(400, 3, generator=g)
+    assert metrics.knn_accuracy(noise[:300], y[:300], noise[300:], y[300:]) < 0.45  # chance 0.25
+    with pytest.raises(ValueError, match="need at least"):
+        metrics.knn_accuracy(noise[:5], y[:5], noise[5:10], y[5:10], k=10)
+
+
+def test_proportion_ci_is_the_wilson_interval():
+    low, high = metrics.proportion_ci(90, 100)
+    assert low == pytest.approx(0.8256, abs=1e-3) and high == pytest.approx(0.9448, abs=1e-3)
+    low, high = metrics.proportion_ci(100, 100)  # all right: the interval still has a width
+    assert high == pytest.approx(1.0) and 0.95 < low < 0.97
+    assert metrics.proportion_ci(0, 10)[0] == 0.0
+    with pytest.raises(ValueError, match="successes <= n"):
+        metrics.proportion_ci(11, 10)
+
+
+class _TwoInputStrict(torch.nn.Module):
+    """forward(x, c) that asserts both inputs sit on the device of its weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x, c):
+        assert x.device == c.device == self.w.device, (x.device, c.device, self.w.device)
+        if self.w.device.type == "meta":  # meta tensors hold no numbers
+            return torch.zeros(len(x), 2), torch.zeros(len(x))
+        return x.flatten(1)[:, :2] + c[:, :2], c.sum(1)
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def test_predict_with_condition_moves_x_and_c_and_returns_cpu(device):
+    model = _TwoInputStrict().to(device)
+    x, c = torch.rand(5, 1, 4, 4), torch.rand(5, 16)
+    a, b = positions.predict_with_condition(model, x, c, batch_size=2)
+    assert a.device.type == b.device.type == "cpu" and a.shape == (5, 2) and b.shape == (5,)
+    if device != "meta":
+        assert torch.allclose(a, x.flatten(1)[:, :2] + c[:, :2]) and torch.allclose(b, c.sum(1))
+    assert model.training  # handed back in the mode it came in

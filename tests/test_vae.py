@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from aehelpers import data, losses, metrics, models, train
+from aehelpers import data, losses, metrics, models, positions, train
 
 
 def test_encoder_heads_have_no_activation():
@@ -31,7 +31,7 @@ def test_vae_shapes_on_odd_sizes(shape):
 def test_cvae_shapes_and_condition_changes_the_output():
     model = models.ConvCVAE((1, 21, 21), cond_dim=16, latent_dim=3, channels=(8, 16)).eval()
     z = torch.zeros(2, 3)
-    c = data.position_condition([1, 1], [0, 2], [0, 2])
+    c = positions.position_condition([1, 1], [0, 2], [0, 2])
     x_hat = model.decode(z, c)
     assert x_hat.shape == (2, 1, 21, 21)
     assert not torch.allclose(x_hat[0], x_hat[1])  # same z, different position
@@ -57,8 +57,8 @@ def test_unconditional_vae_refuses_a_condition_instead_of_ignoring_it():
 
 
 def test_vae_step_with_condition_trains_a_cvae():
-    ds = data.digit_positions(cell=8, limit=64)
-    cond = lambda y: data.position_condition(*data.position_parts(y))
+    ds = positions.digit_positions(cell=8, limit=64)
+    cond = lambda y: positions.position_condition(*positions.position_parts(y))
     model = models.ConvCVAE(ds.shape, cond_dim=16, latent_dim=2, channels=(8,))
     loader = data.TensorLoader(ds, 32)
     h = train.fit(model, loader, loader, step=losses.vae_step(condition=cond), num_epochs=3,

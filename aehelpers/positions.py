@@ -1,0 +1,191 @@
+"""A digit at a chosen place (05_cvae_position): canvases with one digit in one cell of a grid,
+the CVAE's condition, and the judges of what and where a generated digit was drawn.
+
+    test = positions.place_on_grid(digits, grid=3, cell=16, seed=1)   # fixed cells: val and test
+    train_loader = positions.RandomPlacementLoader(digits, cell=16, batch_size=32, seed=0)
+    label, row, col = positions.position_parts(test.y)
+    c = positions.position_condition(label, row, col)   # one-hot digit + column + row, (B, 16)
+    positions.label_accuracy(judge, x, label, row, col)  # the judge reads the asked cell
+    positions.position_accuracy(x, row, col, threshold=0.1)  # centre of mass in the asked cell
+
+A label y codes (digit, row, col) as (digit * grid + row) * grid + col. The training loader
+re-places every digit in a fresh random cell each epoch, so each digit is seen in all cells.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from . import train
+from .data import ImageSet, mnist_splits, resize
+
+# ---------------------------------------------------------------------------------------------
+# canvases and conditions
+# ---------------------------------------------------------------------------------------------
+
+def paste(small: torch.Tensor, row, col, grid: int = 3) -> torch.Tensor:
+    """Paste each image of small (B, C, h, w) into cell (row, col) of a black grid x grid canvas."""
+    b, c, h, w = small.shape
+    row = torch.as_tensor(row).long().expand(b).to(small.device)
+    col = torch.as_tensor(col).long().expand(b).to(small.device)
+    canvas = small.new_zeros(b, c, grid * h, grid * w)
+    for r in range(grid):
+        for k in range(grid):
+            here = (row == r) & (col == k)
+            canvas[here, :, r * h:(r + 1) * h, k * w:(k + 1) * w] = small[here]
+    return canvas
+
+
+def position_code(label, row, col, grid: int = 3) -> torch.Tensor:
+    """The label y of a canvas: (digit * grid + row) * grid + col; position_parts undoes it."""
+    label, row, col = (torch.as_tensor(t).long() for t in (label, row, col))
+    return (label * grid + row) * grid + col
+
+
+def position_parts(y: torch.Tensor, grid: int = 3):
+    """Decode a canvas label y into (label, row, col), each a long tensor like y."""
+    return y // (grid * grid), (y // grid) % grid, y % grid
+
+
+def place_on_grid(base: ImageSet, grid: int = 3, cell: int = 16, seed: int = 0) -> ImageSet:
+    """Shrink each image of base to cell x cell and paste it into one random cell of a canvas.
+
+    The canvas is (grid * cell) pixels square and black elsewhere; item i is base item i, so the
+    canvases of a split set are that set's digits. The cells are fixed by the seed (validation and
+    test canvases); training uses RandomPlacementLoader, which draws new cells every epoch.
+    """
+    g = torch.Generator().manual_seed(seed)
+    cells = torch.randint(0, grid * grid, (len(base),), generator=g)
+    rows, cols = cells // grid, cells % grid
+    canvas = paste(resize(base.x, cell), rows, cols, grid)
+    classes = [f"{name}@r{r}c{c}" for name in base.classes
+               for r in range(grid) for c in range(grid)]
+    return ImageSet(canvas, position_code(base.y, rows, cols, grid), classes,
+                    f"{base.name}@{grid}x{grid}",
+                    source=f"{base.source}, placed on a {grid}x{grid} grid")
+
+
+def digit_positions(cell: int = 16, grid: int = 3, seed: int = 0, part: str = "train",
+                    profile: str = "default", limit: int | None = None) -> ImageSet:
+    """One part ("train", "val" or "test") of the course's MNIST split, placed on a 3x3 grid."""
+    parts = ("train", "val", "test")
+    if part not in parts:
+        raise ValueError(f"part is one of {parts}, got {part!r}")
+    base = mnist_splits(profile)[parts.index(part)]
+    if limit is not None:
+        base = base.subset(range(min(limit, len(base))))
+    return place_on_grid(base, grid, cell, seed)
+
+
+def position_condition(label, row, col, grid: int = 3, num_labels: int = 10) -> torch.Tensor:
+    """CVAE condition: one-hot label + one-hot column + one-hot row, (B, num_labels + 2 * grid)."""
+    label, row, col = (torch.as_tensor(t).long().reshape(-1) for t in (label, row, col))
+    if not (len(label) == len(row) == len(col)):
+        raise ValueError(f"label, row and col need the same length, got {len(label)}, "
+                         f"{len(row)}, {len(col)}")
+    for name, t, n in (("label", label, num_labels), ("row", row, grid), ("col", col, grid)):
+        if len(t) and (t.min() < 0 or t.max() >= n):
+            raise ValueError(f"{name} must lie in [0, {n - 1}], got values {t.unique().tolist()}")
+    return torch.cat([F.one_hot(label, num_labels), F.one_hot(col, grid), F.one_hot(row, grid)],
+                     dim=1).float()
+
+
+class RandomPlacementLoader:
+    """Training batches (canvas, y) whose digits sit in a fresh random cell every epoch.
+
+    digits: an ImageSet of whole digits (any size; shrunk once to cell x cell). Each epoch draws
+    a new order and a new cell per digit from `generator` (saved by train.Checkpoint), so over
+    the epochs every digit is seen in many cells rather than always in one.
+    """
+
+    def __init__(self, digits: ImageSet, grid: int = 3, cell: int = 16, batch_size: int = 32,
+                 seed: int = 0, device=None):
+        self.grid, self.batch_size = grid, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        self.x = resize(digits.x, cell).to(device) if device is not None else resize(digits.x, cell)
+        self.y = digits.y.to(self.x.device)
+        self.shape = (digits.shape[0], grid * cell, grid * cell)
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self):
+        n, grid = len(self.x), self.grid
+        order = torch.randperm(n, generator=self.generator).to(self.x.device)
+        cells = torch.randint(0, grid * grid, (n,), generator=self.generator).to(self.x.device)
+        for b in range(len(self)):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            row, col = cells[idx] // grid, cells[idx] % grid
+            yield paste(self.x[idx], row, col, grid), position_code(self.y[idx], row, col, grid)
+
+
+@torch.no_grad()
+def predict_with_condition(model, x, c, fn=None, batch_size: int = 512):
+    """train.predict for a conditional model: fn(x, c) (default model(x, c)) batch by batch on
+    the model's device, in eval mode; CPU results (tuples stay tuples), e.g. fn=model.encode."""
+    fn = fn or model
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    outs = [fn(xb.to(device), cb.to(device)) for xb, cb in zip(x.split(batch_size),
+                                                              c.split(batch_size))]
+    model.train(was_training)
+    if isinstance(outs[0], tuple):
+        return tuple(torch.cat([o[i] for o in outs]).cpu() for i in range(len(outs[0])))
+    return torch.cat(outs).cpu()
+
+
+# ---------------------------------------------------------------------------------------------
+# judging what and where a digit was drawn
+# ---------------------------------------------------------------------------------------------
+
+def cell_crop(x: torch.Tensor, row, col, grid: int = 3) -> torch.Tensor:
+    """Cut cell (row, col) of a grid x grid canvas out of each image: (B, C, H/grid, W/grid)."""
+    h, w = x.shape[-2] // grid, x.shape[-1] // grid
+    row = torch.as_tensor(row).long().expand(len(x))
+    col = torch.as_tensor(col).long().expand(len(x))
+    return torch.stack([x[i, :, r * h:(r + 1) * h, c * w:(c + 1) * w]
+                        for i, (r, c) in enumerate(zip(row.tolist(), col.tolist()))])
+
+
+def center_of_mass_cell(x: torch.Tensor, grid: int = 3, threshold: float = 0.0):
+    """(row, col) of the grid cell that holds each image's centre of mass (of intensity): (B,) each.
+
+    Pixels at or below `threshold` count as empty, so a faint haze over the whole canvas does not
+    pull the centre towards the middle. An empty image has no centre: row and col are -1.
+    """
+    x = x.detach().float().sum(1)  # (B, H, W), channels summed
+    x = x * (x > threshold)
+    b, h, w = x.shape
+    mass = x.flatten(1).sum(1)
+    ys = (x.sum(2) * torch.arange(h, device=x.device)).sum(1) / mass.clamp_min(1e-12)
+    xs = (x.sum(1) * torch.arange(w, device=x.device)).sum(1) / mass.clamp_min(1e-12)
+    row = ((ys + 0.5) * grid / h).long().clamp(0, grid - 1)  # pixel centres at i + 0.5
+    col = ((xs + 0.5) * grid / w).long().clamp(0, grid - 1)
+    empty = mass <= 1e-6
+    return row.masked_fill(empty, -1), col.masked_fill(empty, -1)
+
+
+def position_accuracy(x: torch.Tensor, row, col, grid: int = 3, threshold: float = 0.0) -> float:
+    """Fraction of images whose centre of mass lies in the asked cell (row, col)."""
+    r, c = center_of_mass_cell(x, grid, threshold)
+    row = torch.as_tensor(row).to(r.device).expand(len(x))
+    col = torch.as_tensor(col).to(c.device).expand(len(x))
+    return ((r == row) & (c == col)).float().mean().item()
+
+
+def judge_digits(judge, x: torch.Tensor) -> torch.Tensor:
+    """The judge's digit for each image (B,), each image first stretched to a maximum of 1.
+
+    A VAE decodes pixel probabilities, fainter than real strokes; stretching every image (real
+    ones too) keeps a judge trained on crisp digits from reading faintness as a class.
+    """
+    x = x / x.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+    return train.predict(judge, x).argmax(1)  # on the judge's device, answers on the CPU
+
+
+def label_accuracy(judge, x: torch.Tensor, label, row, col, grid: int = 3) -> float:
+    """Fraction of canvases x whose asked cell (row, col) the judge reads as the asked label."""
+    read = judge_digits(judge, cell_crop(x, row, col, grid))
+    return (read == torch.as_tensor(label).expand(len(x))).float().mean().item()
