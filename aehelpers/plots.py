@@ -39,7 +39,8 @@ def enlarge_text_for_print(fig, print_width: float) -> None:
     for _ in range(4):  # bigger labels widen the saved figure, so measure again
         fig.canvas.draw()
         bbox = fig.get_tightbbox(fig.canvas.get_renderer())
-        shrink = print_width * PRINT_TEXT_WIDTH_IN / bbox.width  # printed inches per figure inch
+        saved_width = bbox.width + 2 * plt.rcParams["savefig.pad_inches"]  # tight bbox + pad
+        shrink = print_width * PRINT_TEXT_WIDTH_IN / saved_width  # printed inches per figure inch
         need = MIN_PRINT_PT / shrink
         texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
         if all(t.get_fontsize() >= need - 0.05 for t in texts):

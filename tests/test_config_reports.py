@@ -190,6 +190,12 @@ def test_check_pdf_finds_figure_text_too_small_at_print_size(tmp_path):
     png = plots.savefig(fig, "wide", notebook_dir=tmp_path / "media" / "r", print_width=0.5)
     plt.close(fig)
     assert reports.printed_text_pt(png, "{width=50%}") >= 8.0
+    # a narrow figure too, where savefig's 0.1-inch pad is a large share of the printed width
+    fig, ax = plt.subplots(figsize=(1.5, 1))
+    ax.set_title("narrow", fontsize=6)
+    png = plots.savefig(fig, "narrow", notebook_dir=tmp_path / "media" / "r", print_width=0.2)
+    plt.close(fig)
+    assert 8.0 <= reports.printed_text_pt(png, "{width=20%}") < 8.5
 
 
 def test_markdown_table_formats_columns_and_escapes_pipes():
