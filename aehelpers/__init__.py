@@ -3,19 +3,26 @@
     from aehelpers import config, data, models, train, losses, plots, reports
     cfg = config.setup("01_conv_ae")
 
-One concern per module: config (profile, seed, device, paths), data (datasets and loaders),
-noise (input corruptions), blocks (layers and shape_trace), models (AE, VAE, CVAE, GAN), losses,
-train (the fit loop) with checkpoint (safe saving and resuming), metrics, positions (05's digits
-at a place and their judges), anomaly (scores and thresholds), gan (the GAN loop of 06), wells
-(the well images of 07), plots (figures into media/) and reports (metrics.json and PDF reports).
-"""
+One concern per module: config (profile, seed, device, paths); data (the course's datasets) over
+sets (ImageSet, loaders, splits) and folders (your own images); noise (input corruptions); blocks
+(layers and shape_trace); models (AE, VAE, CVAE, classifiers); losses; train (the fit loop) with
+checkpoint (safe saving and resuming); metrics; positions (05's digits at a place); anomaly
+(scores, thresholds, intervals); gan (the GAN's networks and loop, 06); wells (07's well images);
+plots (figures into media/) and reports (metrics.json and the PDF reports).
 
+The device rule: helpers that run a model (train.predict, train.evaluate, the scoring functions
+of anomaly, losses and metrics, gan's samplers) move their inputs to the model's device and
+return CPU tensors; random draws happen on the data's device; the training loops sync with the
+host once per epoch. Notebooks run a model on data only through these helpers, so a notebook runs
+unchanged on a GPU (`config.setup` picks CUDA when there is one).
+"""
 from . import (
     anomaly,
     blocks,
     checkpoint,
     config,
     data,
+    folders,
     gan,
     losses,
     metrics,
@@ -24,13 +31,14 @@ from . import (
     plots,
     positions,
     reports,
+    sets,
     train,
     wells,
 )
 from .blocks import shape_trace
 from .config import setup
 
-__all__ = ["anomaly", "blocks", "checkpoint", "config", "data", "gan", "losses", "metrics",
-           "models", "noise", "plots", "positions", "reports", "train", "wells", "setup",
-           "shape_trace"]
+__all__ = ["anomaly", "blocks", "checkpoint", "config", "data", "folders", "gan", "losses",
+           "metrics", "models", "noise", "plots", "positions", "reports", "sets", "train", "wells",
+           "setup", "shape_trace"]
 __version__ = "0.1.0"

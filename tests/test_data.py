@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from aehelpers import data
+from aehelpers import data, folders
 
 # ---------------------------------------------------------------------------------------------
 # containers, splits, loaders
@@ -158,7 +158,7 @@ def test_unreadable_file_is_reported(folder):
 
 
 def test_permission_error_message_without_needing_a_non_root_user():
-    reason = data._describe_error("/x/locked.png", PermissionError(13, "denied"))
+    reason = folders._describe_error("/x/locked.png", PermissionError(13, "denied"))
     assert reason == "/x/locked.png cannot be read (permission denied; fix it with chmod +r)"
 
 
@@ -215,8 +215,8 @@ def test_huge_image_is_reduced_before_it_becomes_floats(folder, monkeypatch):
     side = 3000  # 9 Mpixel: 108 MB as float32 RGB if it were converted before resizing
     Image.new("L", (side, side), 51).save(folder / "big.png", compress_level=1)
     arrays = []
-    real_to_array = data._to_array
-    monkeypatch.setattr(data, "_to_array", lambda img, grey: arrays.append(img.size)
+    real_to_array = folders._to_array
+    monkeypatch.setattr(folders, "_to_array", lambda img, grey: arrays.append(img.size)
                         or real_to_array(img, grey))
     x = load_one(folder, size=16, grey=True)
     assert x.shape == (1, 16, 16) and torch.allclose(x, torch.full_like(x, 0.2))
