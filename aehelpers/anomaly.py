@@ -10,8 +10,7 @@
     auc, low, high = anomaly.auroc_ci(scores, labels)  # with a 95% bootstrap interval
     anomaly.compare(scores_a, scores_b, labels)["verdict"]  # "higher" / "lower" / "within the noise"
     anomaly.one_class_auroc_ci(scores, classes)  # mean AUROC of one model per normal class (03)
-    anomaly.blemish(x, darkness=0.5)  # 03's hard case: one dark spot per image
-    anomaly.student_mask("Poisson(U) == 0", x.shape)  # 001's noises as written (03)
+    anomaly.threshold_report(val_normal_scores, scores, labels, fpr=0.05)  # all of it at once
 
 An autoencoder trained on normal images only reconstructs what it has learned; an image unlike the
 training set reconstructs badly, so its reconstruction error is its anomaly score. The threshold is
@@ -19,8 +18,9 @@ chosen on held-out *normal* images alone (a target false-positive rate), because
 labelled anomalies are rare; AUROC needs both classes and measures separation over every threshold.
 
 Introduced in 03_anomaly_cats; the error-map scores, bootstrap intervals and the prevalence-aware
-F1 threshold in 07_well_leaks. This module imports nothing else from the package (a model is any
-callable x -> x_hat), except `metrics` for SSIM, which itself imports nothing of ours.
+F1 threshold in 07_well_leaks. 03's synthetic anomalies (`noise.blemish`) and the students' masks
+(`noise.student_mask`) are corruptions, so they live in `noise`. This module imports nothing else
+from the package (a model is any callable x -> x_hat), except `metrics` for SSIM.
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ def precision_recall(scores, labels):
     return precision, recall, float(average_precision_score(y, s))
 
 
-def evaluate(val_normal_scores, test_scores, test_labels, fpr: float = 0.05) -> dict:
+def threshold_report(val_normal_scores, test_scores, test_labels, fpr: float = 0.05) -> dict:
     """AUROC on the test set plus the confusion at the threshold set on normal validation scores."""
     threshold = threshold_at_fpr(val_normal_scores, fpr)
     out = confusion(test_scores, test_labels, threshold)
@@ -525,66 +525,3 @@ def compare_one_class(scores_a, scores_b, classes, normal=None, n_boot: int = 10
     low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return {"mean_a": mean_a, "mean_b": mean_b, "diff": mean_a - mean_b, "low": float(low),
             "high": float(high), "verdict": verdict(float(low), float(high))}
-
-
-# ---------------------------------------------------------------------------------------------
-# 001's noises as the students wrote them: which pixels each one really zeroes (03)
-# ---------------------------------------------------------------------------------------------
-
-# the share of values each mask zeroes, from its formula
-STUDENT_MASK_SHARE = {
-    "randn < 0.5": 0.6915,  # Phi(0.5): a z-score used as if it were a probability
-    "Poisson(U) == 0": 0.6321,  # E[exp(-U)] = 1 - 1/e for U ~ Uniform(0, 1)
-    "Gamma(U, 1).mean < 0.5": 0.5,  # the mean of Gamma(U, 1) is U itself: never a Gamma draw
-    "Beta(2, 2) < 0.5": 0.5,  # symmetric around 0.5
-    "Beta(2, 2) < 0.3": 0.216,  # 3 t^2 - 2 t^3 at t = 0.3
-    "Laplace(0, 2) < 0": 0.5,  # symmetric around 0
-}
-
-
-def student_mask(kind: str, shape, generator=None) -> torch.Tensor:
-    """Bool mask (True = set to 0) of one of 001's noises exactly as written (STUDENT_MASK_SHARE)."""
-    g = generator
-    if kind == "randn < 0.5":
-        return torch.randn(shape, generator=g) < 0.5
-    if kind == "Poisson(U) == 0":
-        return torch.poisson(torch.rand(shape, generator=g), generator=g) == 0
-    if kind == "Gamma(U, 1).mean < 0.5":
-        alpha = torch.rand(shape, generator=g).clamp_min(1e-3)
-        return torch.distributions.Gamma(alpha, torch.ones(shape)).mean < 0.5
-    if kind.startswith("Beta(2, 2) < "):
-        a = torch._standard_gamma(torch.full(shape, 2.0), generator=g)
-        b = torch._standard_gamma(torch.full(shape, 2.0), generator=g)
-        return a / (a + b) < float(kind.rsplit("<", 1)[1])
-    if kind == "Laplace(0, 2) < 0":
-        u = torch.rand(shape, generator=g) * 2 - 1  # inverse CDF, as torch's Laplace samples
-        return -2.0 * torch.sign(u) * torch.log1p(-u.abs().clamp(max=1 - 1e-7)) < 0
-    raise ValueError(f"unknown student mask {kind!r}: use one of {list(STUDENT_MASK_SHARE)}")
-
-
-def student_noise(kind: str, generator=None):
-    """Training noise for train.fit: x -> a copy of x with student_mask(kind) set to 0 (the
-    target stays clean: the students' in-place `x[mask] = 0` zeroed their target too)."""
-    def corrupt(x):
-        mask = student_mask(kind, tuple(x.shape), generator).to(x.device)
-        return x.masked_fill(mask, 0.0)
-    return corrupt
-
-
-def blemish(x: torch.Tensor, darkness: float = 0.7, radius: float = 3.0, seed: int = 0):
-    """03's hard case: one dark, soft spot per image of x (N, C, H, W), near its centre (seeded).
-
-    A Gaussian spot of `radius` px multiplies the pixels by 1 - darkness * spot: darkness 0.7
-    takes 70% of the light at its middle, 0 changes nothing. Same seed, same places.
-    """
-    _check_images(x)
-    if not 0 <= darkness <= 1:
-        raise ValueError(f"darkness is a fraction in [0, 1], got {darkness}")
-    g = torch.Generator().manual_seed(seed)
-    n, _, h, w = x.shape
-    cy = h / 2 + (torch.rand(n, generator=g) - 0.5) * 0.4 * h
-    cx = w / 2 + (torch.rand(n, generator=g) - 0.5) * 0.4 * w
-    yy, xx = torch.meshgrid(torch.arange(h).float(), torch.arange(w).float(), indexing="ij")
-    d2 = (yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2
-    spot = torch.exp(-d2 / (2 * radius ** 2))[:, None].to(x.device, x.dtype)
-    return x * (1 - darkness * spot)

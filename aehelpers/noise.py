@@ -14,7 +14,9 @@ over, so the same seed gives the same noise on any device.
 The "student masks" are what students wrote, e.g. `x[torch.randn_like(x) < 0.5] = 0`: each pixel
 is zeroed independently when a draw falls below a threshold, so the zeroed fraction is that
 distribution's CDF at the threshold (Phi(0.5) ~ 0.69 here, not 0.5). `Noise.zero_probability`
-gives the exact value and `zeroed_fraction` measures it. Introduced in 02_denoising_noise_zoo.
+gives the exact value and `zeroed_fraction` measures it. Introduced in 02_denoising_noise_zoo;
+03 adds `student_mask` (001's masks exactly as written, bugs included) and `blemish` (a dark
+spot: the hard-case anomaly).
 This module imports nothing else from the package.
 """
 
@@ -286,3 +288,67 @@ def inplace_target_step(loss, corrupt: Noise):
             x.copy_(corrupt(x))  # in place, like x[mask] = 0: input and target are one tensor
         return {"loss": loss(model(x), x)}
     return step
+
+
+# ---------------------------------------------------------------------------------------------
+# 001's noises as the students wrote them: which pixels each one really zeroes (03)
+# ---------------------------------------------------------------------------------------------
+
+# the share of values each mask zeroes, from its formula
+STUDENT_MASK_SHARE = {
+    "randn < 0.5": 0.6915,  # Phi(0.5): a z-score used as if it were a probability
+    "Poisson(U) == 0": 0.6321,  # E[exp(-U)] = 1 - 1/e for U ~ Uniform(0, 1)
+    "Gamma(U, 1).mean < 0.5": 0.5,  # the mean of Gamma(U, 1) is U itself: never a Gamma draw
+    "Beta(2, 2) < 0.5": 0.5,  # symmetric around 0.5
+    "Beta(2, 2) < 0.3": 0.216,  # 3 t^2 - 2 t^3 at t = 0.3
+    "Laplace(0, 2) < 0": 0.5,  # symmetric around 0
+}
+
+
+def student_mask(kind: str, shape, generator=None) -> torch.Tensor:
+    """Bool mask (True = set to 0) of one of 001's noises exactly as written (STUDENT_MASK_SHARE)."""
+    g = generator
+    if kind == "randn < 0.5":
+        return torch.randn(shape, generator=g) < 0.5
+    if kind == "Poisson(U) == 0":
+        return torch.poisson(torch.rand(shape, generator=g), generator=g) == 0
+    if kind == "Gamma(U, 1).mean < 0.5":
+        alpha = torch.rand(shape, generator=g).clamp_min(1e-3)
+        return torch.distributions.Gamma(alpha, torch.ones(shape)).mean < 0.5
+    if kind.startswith("Beta(2, 2) < "):
+        a = torch._standard_gamma(torch.full(shape, 2.0), generator=g)
+        b = torch._standard_gamma(torch.full(shape, 2.0), generator=g)
+        return a / (a + b) < float(kind.rsplit("<", 1)[1])
+    if kind == "Laplace(0, 2) < 0":
+        u = torch.rand(shape, generator=g) * 2 - 1  # inverse CDF, as torch's Laplace samples
+        return -2.0 * torch.sign(u) * torch.log1p(-u.abs().clamp(max=1 - 1e-7)) < 0
+    raise ValueError(f"unknown student mask {kind!r}: use one of {list(STUDENT_MASK_SHARE)}")
+
+
+def student_noise(kind: str, generator=None):
+    """Training noise for train.fit: x -> a copy of x with student_mask(kind) set to 0 (the
+    target stays clean: the students' in-place `x[mask] = 0` zeroed their target too)."""
+    def corrupt(x):
+        mask = student_mask(kind, tuple(x.shape), generator).to(x.device)
+        return x.masked_fill(mask, 0.0)
+    return corrupt
+
+
+def blemish(x: torch.Tensor, darkness: float = 0.7, radius: float = 3.0, seed: int = 0):
+    """03's hard case: one dark, soft spot per image of x (N, C, H, W), near its centre (seeded).
+
+    A Gaussian spot of `radius` px multiplies the pixels by 1 - darkness * spot: darkness 0.7
+    takes 70% of the light at its middle, 0 changes nothing. Same seed, same places.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+    if not 0 <= darkness <= 1:
+        raise ValueError(f"darkness is a fraction in [0, 1], got {darkness}")
+    g = torch.Generator().manual_seed(seed)
+    n, _, h, w = x.shape
+    cy = h / 2 + (torch.rand(n, generator=g) - 0.5) * 0.4 * h
+    cx = w / 2 + (torch.rand(n, generator=g) - 0.5) * 0.4 * w
+    yy, xx = torch.meshgrid(torch.arange(h).float(), torch.arange(w).float(), indexing="ij")
+    d2 = (yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2
+    spot = torch.exp(-d2 / (2 * radius ** 2))[:, None].to(x.device, x.dtype)
+    return x * (1 - darkness * spot)

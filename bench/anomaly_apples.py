@@ -72,9 +72,9 @@ def main(argv=None) -> dict:
            "n_val_normal": len(val_set), "n_test_normal": len(test_set), "n_cats": len(cats),
            "best_epoch": by_loss.best_epoch}
     for score in ("mse", "ssim"):
-        ae_eval = anomaly.evaluate(anomaly.reconstruction_scores(model, val_set.x, score),
+        ae_eval = anomaly.threshold_report(anomaly.reconstruction_scores(model, val_set.x, score),
                                    anomaly.reconstruction_scores(model, x_test, score), y_test, FPR)
-        pca_eval = anomaly.evaluate(pca.score(val_set.x, score), pca.score(x_test, score),
+        pca_eval = anomaly.threshold_report(pca.score(val_set.x, score), pca.score(x_test, score),
                                     y_test, FPR)
         out[score] = {"auroc_ae": ae_eval["auroc"], "auroc_pca": pca_eval["auroc"],
                       "recall_ae": ae_eval["recall"], "recall_pca": pca_eval["recall"],

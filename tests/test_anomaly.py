@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from aehelpers import anomaly, data, models, train
+from aehelpers import anomaly, data, models, noise, train
 
 # ---------------------------------------------------------------------------------------------
 # AUROC and ROC
@@ -82,7 +82,7 @@ def test_confusion_and_f1_by_hand():
 
 def test_evaluate_uses_the_normal_validation_threshold():
     val_normal = np.arange(100) / 100
-    out = anomaly.evaluate(val_normal, [0.5, 0.99, 0.995], [0, 1, 1], fpr=0.05)
+    out = anomaly.threshold_report(val_normal, [0.5, 0.99, 0.995], [0, 1, 1], fpr=0.05)
     assert out["threshold"] == pytest.approx(0.94)
     assert (out["tp"], out["fp"]) == (2, 0) and out["auroc"] == 1.0
 
@@ -377,31 +377,31 @@ def test_compare_one_class_verdicts():
     assert anomaly.compare_one_class(good, good, classes)["verdict"] == "within the noise"
 
 
-@pytest.mark.parametrize("kind", list(anomaly.STUDENT_MASK_SHARE))
+@pytest.mark.parametrize("kind", list(noise.STUDENT_MASK_SHARE))
 def test_student_masks_zero_the_share_their_formula_says(kind):
-    mask = anomaly.student_mask(kind, (32, 3, 24, 24), torch.Generator().manual_seed(0))
+    mask = noise.student_mask(kind, (32, 3, 24, 24), torch.Generator().manual_seed(0))
     assert mask.dtype == torch.bool
-    assert mask.float().mean().item() == pytest.approx(anomaly.STUDENT_MASK_SHARE[kind], abs=0.01)
+    assert mask.float().mean().item() == pytest.approx(noise.STUDENT_MASK_SHARE[kind], abs=0.01)
 
 
 def test_student_gamma_mask_is_a_uniform_mask_and_noise_keeps_the_input():
     shape = (4, 3, 8, 8)
-    gamma = anomaly.student_mask("Gamma(U, 1).mean < 0.5", shape, torch.Generator().manual_seed(3))
+    gamma = noise.student_mask("Gamma(U, 1).mean < 0.5", shape, torch.Generator().manual_seed(3))
     assert torch.equal(gamma, torch.rand(shape, generator=torch.Generator().manual_seed(3)) < 0.5)
     x = torch.ones(shape)
-    noisy = anomaly.student_noise("Beta(2, 2) < 0.5", torch.Generator().manual_seed(0))(x)
+    noisy = noise.student_noise("Beta(2, 2) < 0.5", torch.Generator().manual_seed(0))(x)
     assert torch.equal(x, torch.ones(shape))  # a copy: the clean target is untouched
     assert set(noisy.unique().tolist()) == {0.0, 1.0}
     with pytest.raises(ValueError, match="unknown student mask"):
-        anomaly.student_mask("Cauchy < 0", shape)
+        noise.student_mask("Cauchy < 0", shape)
 
 
 def test_blemish_darkens_one_spot_and_is_seeded():
     x = torch.ones(3, 3, 48, 48)
-    y = anomaly.blemish(x, darkness=0.7, seed=1)
-    assert y.shape == x.shape and torch.equal(y, anomaly.blemish(x, darkness=0.7, seed=1))
+    y = noise.blemish(x, darkness=0.7, seed=1)
+    assert y.shape == x.shape and torch.equal(y, noise.blemish(x, darkness=0.7, seed=1))
     assert y.amin().item() == pytest.approx(0.3, abs=0.05)  # 70% of the light taken at the middle
     assert (y < 0.8).float().mean().item() < 0.05  # a small spot, not the whole image
-    assert torch.equal(anomaly.blemish(x, darkness=0.0), x)
+    assert torch.equal(noise.blemish(x, darkness=0.0), x)
     with pytest.raises(ValueError, match="darkness"):
-        anomaly.blemish(x, darkness=1.5)
+        noise.blemish(x, darkness=1.5)
