@@ -268,16 +268,19 @@ def score_histograms(scores: dict, threshold: float | None = None, threshold_not
 
 
 def interval_plot(intervals: dict, xlabel: str, reference: tuple | None = (0.5, "chance"),
-                  xlim: tuple | None = None, title: str | None = None):
+                  xlim: tuple | None = None, title: str | None = None, ax=None,
+                  color: str = "tab:blue"):
     """Point estimates with their intervals, one row each: {label: (estimate, low, high)},
-    drawn top to bottom in the dict's order, with an optional (value, name) reference line."""
+    drawn top to bottom in the dict's order, with an optional (value, name) reference line
+    (name None: the line without a legend). ax: draw into one panel of a larger figure."""
     names = list(intervals)[::-1]
     est, low, high = (np.array([intervals[k][i] for k in names], dtype=float) for i in range(3))
-    fig, ax = plt.subplots(figsize=(7.5, 0.4 * len(names) + 1.0))
-    ax.errorbar(est, range(len(names)), xerr=[est - low, high - est], fmt="o", capsize=3)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7.5, 0.4 * len(names) + 1.0))
+    ax.errorbar(est, range(len(names)), xerr=[est - low, high - est], fmt="o", capsize=3, color=color)
     if reference is not None:
         ax.axvline(reference[0], color="grey", ls=":", lw=1, label=reference[1])
-        ax.legend(loc="lower left")
+        if reference[1]:
+            ax.legend(loc="lower left")
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel=xlabel, xlim=xlim)
     if title:

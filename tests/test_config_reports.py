@@ -213,3 +213,10 @@ def test_interval_plot_draws_one_row_per_interval_top_down():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["second", "first"]
     assert ax.get_xlabel() == "AUROC" and ax.get_legend().get_texts()[0].get_text() == "chance"
     plt.close(fig)
+    # into a panel of a larger figure; a reference line with no name gets no legend
+    fig, axes = plt.subplots(1, 2)
+    assert plots.interval_plot({"a": (0.1, 0.0, 0.2)}, "diff", reference=(0, None), ax=axes[1],
+                               color="tab:orange") is fig
+    assert axes[1].get_legend() is None and axes[0].get_xlabel() == ""
+    assert [t.get_text() for t in axes[1].get_yticklabels()] == ["a"]
+    plt.close(fig)
