@@ -42,7 +42,7 @@ endif
 
 pdfs: setup
 ifneq ($(REPORTS),)
-	$(PY) -m aehelpers build $(REPORTS)
+	$(PY) -m aehelpers build --strict $(REPORTS)
 endif
 
 reports: notebooks pdfs
