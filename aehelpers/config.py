@@ -131,8 +131,8 @@ def setup(notebook: str, profile: str | None = None, seed: int = 0, device: str 
           verbose: bool = True) -> Config:
     """Resolve profile, seed everything, choose the device, print one summary line; return Config.
 
-    A run starts a fresh media/<notebook>/metrics.json, so no number of an earlier run (or of
-    another profile's) can survive into the report.
+    A run starts a fresh media/<notebook>/: its metrics.json and figures (*.png) are removed, so
+    no number or figure of an earlier run (or of another profile's) can survive into the report.
     """
     global _current
     name = resolve_profile(profile)
@@ -140,7 +140,8 @@ def setup(notebook: str, profile: str | None = None, seed: int = 0, device: str 
     cfg = Config(notebook=notebook, profile=name, seed=seed, device=pick_device(device),
                  media_dir=media_root(name) / notebook)
     cfg.media_dir.mkdir(parents=True, exist_ok=True)
-    (cfg.media_dir / "metrics.json").unlink(missing_ok=True)
+    for old in [cfg.media_dir / "metrics.json", *cfg.media_dir.glob("*.png")]:
+        old.unlink(missing_ok=True)
     _current = cfg
     if verbose:
         print(cfg.summary())

@@ -114,13 +114,16 @@ def test_savefig_writes_under_the_notebook_media(smoke_config):
 
 
 def test_setup_starts_a_fresh_metrics_file(tmp_path, monkeypatch):
-    """A key written by an earlier run (or by a benchmark) must not survive into a new run."""
+    """A key or figure written by an earlier run must not survive into a new run."""
     monkeypatch.setattr(config, "media_root", lambda profile: tmp_path)
     config.setup("nb", profile="smoke", verbose=False)
     reports.record(old_key=1.0)
+    old_figure = plots.savefig(plots.bar_table({"a": 1}, ylabel="y"), "gone_next_run")
+    (tmp_path / "nb" / "notes.txt").write_text("not ours to remove")
     assert "old_key" in json.loads((tmp_path / "nb" / "metrics.json").read_text())
     config.setup("nb", profile="smoke", verbose=False)
-    assert not (tmp_path / "nb" / "metrics.json").exists()
+    assert not (tmp_path / "nb" / "metrics.json").exists() and not old_figure.exists()
+    assert (tmp_path / "nb" / "notes.txt").exists()
     reports.record(new_key=2.0)
     written = json.loads((tmp_path / "nb" / "metrics.json").read_text())
     assert "new_key" in written and "old_key" not in written
