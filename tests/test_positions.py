@@ -180,3 +180,19 @@ def test_predict_with_condition_moves_x_and_c_and_returns_cpu(device):
     if device != "meta":
         assert torch.allclose(a, x.flatten(1)[:, :2] + c[:, :2]) and torch.allclose(b, c.sum(1))
     assert model.training  # handed back in the mode it came in
+
+
+def test_gaussian_blur_keeps_the_mass_and_spreads_a_point():
+    x = torch.zeros(2, 1, 15, 15)
+    x[:, 0, 7, 7] = 1.0
+    y = positions.gaussian_blur(x, torch.tensor([0.5, 1.5]))
+    assert y.shape == x.shape
+    assert torch.allclose(y.sum((1, 2, 3)), torch.ones(2), atol=1e-5)  # far from the border
+    assert y[0, 0, 7, 7] > y[1, 0, 7, 7] > 0  # the wider sigma spreads the point further
+    assert torch.allclose(y[1, 0, 7], y[1, 0, :, 7])  # the same along rows and columns
+    assert y[1, 0, 7, 9] > 0.01 > y[0, 0, 7, 9]
+
+
+def test_gaussian_blur_rejects_a_non_positive_sigma():
+    with pytest.raises(ValueError):
+        positions.gaussian_blur(torch.zeros(1, 1, 8, 8), 0.0)
