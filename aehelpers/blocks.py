@@ -130,6 +130,31 @@ class CSPUp(nn.Module):
         return self.path_a(a) + self.path_b(b)
 
 
+class PlainUp(nn.Module):
+    """Plain up-sampling (06, 004-a): transposed conv 4x4/2 -> norm -> ReLU -> conv 3x3 -> norm.
+
+    (B, c_in, H, W) -> (B, c_out, 2H, 2W), one path for all channels. width (the channels
+    between the two convolutions) defaults to the one whose parameter count is closest to
+    CSPUp(c_in, c_out, norm)'s, so the two blocks can be compared at equal parameters.
+    """
+
+    def __init__(self, c_in: int, c_out: int, norm: str | None = "batch", width: int | None = None):
+        super().__init__()
+        bias = norm is None
+        if width is None:
+            target = sum(p.numel() for p in CSPUp(c_in + c_in % 2, c_out, norm).parameters())
+            per_width = 16 * c_in + 9 * c_out + (1 if bias else 2) + (1 if bias else 0)
+            width = max(1, round((target - (c_out if bias else 2 * c_out)) / per_width))
+        self.width = width
+        self.body = nn.Sequential(
+            nn.ConvTranspose2d(c_in, width, 4, stride=2, padding=1, bias=bias),
+            norm_layer(norm, width), nn.ReLU(),
+            nn.Conv2d(width, c_out, 3, padding=1, bias=bias), norm_layer(norm, c_out))
+
+    def forward(self, x):
+        return self.body(x)
+
+
 # ---------------------------------------------------------------------------------------------
 # inspection
 # ---------------------------------------------------------------------------------------------

@@ -41,11 +41,13 @@ class Generator(nn.Module):
     channels[0] is the width at the start map of ceil(H / 2**k) x ceil(W / 2**k), k = number of
     up-sampling blocks = len(channels) - 1; each CSPUp doubles H and W, and the output is
     cropped to out_shape, so any size works. num_classes > 0 makes it conditional: an embedding
-    of the label joins z. Outputs are in (0, 1) like the pixels (a sigmoid, i.e. tanh rescaled).
+    of the label joins z; label_every_stage=True also feeds the one-hot label as channels into
+    every block. block: the up-sampling block class, block(c_in, c_out, norm) (CSPUp; 004-a
+    compares blocks.PlainUp). Outputs are in (0, 1) like the pixels (a sigmoid).
     """
 
     def __init__(self, out_shape, latent_dim=32, channels=(64, 32, 16), num_classes=0,
-                 embed_dim=10, norm="batch"):
+                 embed_dim=10, norm="batch", block=CSPUp, label_every_stage=False):
         super().__init__()
         if len(channels) < 2:
             raise ValueError(f"channels needs a start width and at least one up-sampling stage, "
@@ -60,18 +62,25 @@ class Generator(nn.Module):
         self.stem = nn.Sequential(nn.Linear(z_in, math.prod(self.start), bias=norm is None),
                                   nn.Unflatten(1, self.start), norm_layer(norm, channels[0]),
                                   nn.ReLU())
-        ups = []
-        for c_in, c_out in zip(channels[:-1], channels[1:]):  # h x w => 2h x 2w
-            ups += [CSPUp(c_in, c_out, norm), nn.ReLU()]
-        self.ups = nn.Sequential(*ups)
+        self.label_every_stage = bool(num_classes) and label_every_stage
+        k = num_classes if self.label_every_stage else 0  # one-hot label channels per stage
+        self.ups = nn.ModuleList(
+            nn.Sequential(block(c_in + k, c_out, norm), nn.ReLU())  # h x w => 2h x 2w
+            for c_in, c_out in zip(channels[:-1], channels[1:]))
         self.to_image = nn.Conv2d(channels[-1], c, 3, padding=1)
         self.crop = CropTo()  # 28 => 28, 25 => 28 => 25
 
     def forward(self, z, y=None):
         if self.num_classes:
-            z = torch.cat([z, self.embed(_check_labels(y, len(z), self.num_classes))], dim=1)
-        x = self.to_image(self.ups(self.stem(z)))
-        return torch.sigmoid(self.crop(x, self.out_shape[1:]))
+            y = _check_labels(y, len(z), self.num_classes)
+            z = torch.cat([z, self.embed(y)], dim=1)
+        x = self.stem(z)
+        for up in self.ups:
+            if self.label_every_stage:  # the label again, as channels, before every block
+                maps = F.one_hot(y, self.num_classes).float()[:, :, None, None]
+                x = torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)
+            x = up(x)
+        return torch.sigmoid(self.crop(self.to_image(x), self.out_shape[1:]))
 
     @torch.no_grad()
     def sample(self, n, y=None, generator=None, z=None):
@@ -98,14 +107,23 @@ class Discriminator(nn.Module):
     view="patch" sums the last feature map over positions (each feature sees a patch, e.g.
     10x10 pixels after two stages); view="global" flattens it, so the head sees the whole image
     and where each part of it sits (use three stages for 28x28: 28 => 14 => 7 => 4).
+    label_input / projection switch the two ways the label enters; aux_classifier=True adds a
+    class head on the same features (AC-GAN: D also says which digit it sees; the label must
+    then not be an input).
     """
 
     def __init__(self, in_shape, channels=(32, 64), num_classes=0, norm=None,
-                 spectral_norm=False, view="patch"):
+                 spectral_norm=False, view="patch", label_input=True, projection=True,
+                 aux_classifier=False):
         super().__init__()
+        if aux_classifier and (not num_classes or label_input):
+            raise ValueError("aux_classifier needs num_classes > 0 and label_input=False (a "
+                             "class head that is shown the label would just read it back)")
         self.in_shape, self.num_classes = tuple(in_shape), num_classes
+        self.label_input = bool(num_classes) and label_input
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
-        layers, c = [PadToMultiple(2 ** len(channels))], in_shape[0] + num_classes
+        layers = [PadToMultiple(2 ** len(channels))]
+        c = in_shape[0] + (num_classes if self.label_input else 0)
         for i, c_out in enumerate(channels):  # H x W => H/2 x W/2
             layers += [sn(nn.Conv2d(c, c_out, 4, stride=2, padding=1)),
                        norm_layer(norm if i else None, c_out),  # no norm on the input layer
@@ -119,18 +137,26 @@ class Discriminator(nn.Module):
             m = 2 ** len(channels)
             c *= (padded_size(in_shape[1], m) // m) * (padded_size(in_shape[2], m) // m)
         self.head = sn(nn.Linear(c, 1))
-        self.embed = sn(nn.Embedding(num_classes, c)) if num_classes else None
+        self.embed = sn(nn.Embedding(num_classes, c)) if num_classes and projection else None
+        self.classify = nn.Linear(c, num_classes) if aux_classifier else None  # no SN: free logits
 
-    def forward(self, x, y=None):
+    def forward(self, x, y=None, return_classes=False):
+        """One logit per image; with return_classes, also the class logits (B, K) of the
+        auxiliary classifier (AC-GAN, Odena et al., 2017)."""
         if self.num_classes:
             y = _check_labels(y, len(x), self.num_classes)
+        if self.label_input:
             maps = F.one_hot(y, self.num_classes).float()[:, :, None, None]
             x = torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)  # label as channels
         h = self.features(x)
         h = h.flatten(1) if self.view == "global" else h.sum(dim=(2, 3))  # (B, features)
         logit = self.head(h).squeeze(1)
-        if self.num_classes:
-            logit = logit + (self.embed(y) * h).sum(1)
+        if self.embed is not None:
+            logit = logit + (self.embed(y) * h).sum(1)  # projection
+        if return_classes:
+            if self.classify is None:
+                raise ValueError("return_classes needs a Discriminator(aux_classifier=True)")
+            return logit, self.classify(h)
         return logit
 
 
@@ -191,6 +217,25 @@ def grid_labels(num_classes: int, n_rows: int) -> torch.Tensor:
     return torch.arange(num_classes).repeat(n_rows)
 
 
+def judged_accuracy(netG, judge, n_per_class: int = 100, generator=None) -> tuple[float, dict]:
+    """Share of G's images (n_per_class per label) the judge reads as the label asked; per label too."""
+    from .train import predict  # the device rule: inputs go to the judge's device
+
+    asked = grid_labels(netG.num_classes, n_per_class)
+    pred = predict(judge, netG.sample(len(asked), asked, generator=generator)).argmax(1)
+    per = {str(k): (pred[asked == k] == k).float().mean().item() for k in range(netG.num_classes)}
+    return (pred == asked).float().mean().item(), per
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema's weights <- decay x ema's + (1 - decay) x model's; buffers (BatchNorm statistics) copied."""
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p, 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers()):
+        b_ema.copy_(b)
+
+
 # ---------------------------------------------------------------------------------------------
 # the loop
 # ---------------------------------------------------------------------------------------------
@@ -198,7 +243,9 @@ def grid_labels(num_classes: int, n_rows: int) -> torch.Tensor:
 def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None, fixed_y=None,
             n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = 0,
-            progress: bool = True, loss: str = "bce", lr_d: float | None = None) -> History:
+            progress: bool = True, loss: str = "bce", lr_d: float | None = None,
+            ac_weight: float = 0.0, augment=None, ema=None,
+            ema_decay: float = 0.99) -> History:
     """Train G and D for num_epochs; return a History (d_loss, g_loss, d_real, d_fake per epoch).
 
     d_real and d_fake are D's mean probability that a real / fake image is real (before the D
@@ -207,6 +254,15 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     history.snapshots and, if given, to on_snapshot(epoch, images), which may save a figure.
     Adam with lr 2e-4 and beta1 0.5 are the DCGAN settings (Radford et al., 2015); lr_d (default
     lr) gives D its own rate. loss: "bce" (d_loss/g_loss) or "hinge" (d_hinge_loss/g_hinge_loss).
+    ac_weight > 0 (AC-GAN; netD needs aux_classifier=True) adds ac_weight x the cross-entropy
+    of D's class head: to D's loss on real images only (so the head stays a classifier of real
+    digits), to G's loss on its fakes, so G must draw digits that it reads as the label asked.
+    augment(x), e.g. diff_augment, transforms real and fake images alike before D sees them
+    (DiffAugment, Zhao et al., 2020).
+    ema: a copy of netG (copy.deepcopy) that follows netG's weights as an exponential moving
+    average, w_ema <- d w_ema + (1 - d) w after the t-th G step, d = min(ema_decay,
+    (1 + t) / (10 + t)) (Karras et al., 2018; it smooths G's step-to-step swings; the warm-up
+    forgets the untrained start); the snapshots are then drawn by it.
     Each loss is checked before its optimiser step (on the CPU, where that is free; on an
     accelerator the first bad batch is reported when the epoch ends, one host sync per epoch).
     """
@@ -218,9 +274,22 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     loss_d_fn, loss_g_fn = LOSSES[loss]
+    if ac_weight and getattr(netD, "classify", None) is None:
+        raise ValueError("ac_weight > 0 needs a Discriminator(aux_classifier=True)")
+    aug = augment if augment is not None else (lambda t: t)
+
+    def judge(images, labels):
+        """D's logit, and (AC-GAN) the cross-entropy of its class head, on augmented images."""
+        if not ac_weight:
+            return netD(aug(images), labels), 0.0
+        logit, classes = netD(aug(images), labels, return_classes=True)
+        return logit, ac_weight * F.cross_entropy(classes, labels)
+
     device = torch.device(device) if device else config.current().device
     eager = device.type == "cpu"
     netG.to(device), netD.to(device)
+    if ema is not None:
+        ema.to(device).train()
     num_classes = getattr(netG, "num_classes", 0)
     rng = torch.Generator().manual_seed(0 if seed is None else seed)  # z and fake labels
     if seed is not None:
@@ -232,7 +301,7 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
         fixed_y = grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
     opt_d = torch.optim.Adam(netD.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
     opt_g = torch.optim.Adam(netG.parameters(), lr=lr, betas=betas)
-    history = History()
+    history, g_steps = History(), 0
     history.snapshots = []  # an attribute: every key of the dict is a per-epoch list of numbers
 
     def check(loss, name, epoch, b, bad):
@@ -259,20 +328,24 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             fake = netG(z, y_fake)
 
             # (1) update D: push D(x) towards 1 (or 1 - s) and D(G(z)) towards 0
-            real_logits = netD(x, y_real)
-            fake_logits = netD(fake.detach(), y_fake)  # no gradient into G here
-            loss_d = loss_d_fn(real_logits, fake_logits, label_smoothing)
+            real_logits, ce_real = judge(x, y_real)
+            fake_logits, _ = judge(fake.detach(), y_fake)  # no gradient into G here
+            loss_d = loss_d_fn(real_logits, fake_logits, label_smoothing) + ce_real
             bad = check(loss_d, "d_loss", epoch, b, bad)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
 
             # (2) update G: push the freshly updated D(G(z)) towards 1
-            loss_g = loss_g_fn(netD(fake, y_fake))
+            fake_logits_g, ce_g = judge(fake, y_fake)
+            loss_g = loss_g_fn(fake_logits_g) + ce_g
             bad = check(loss_g, "g_loss", epoch, b, bad)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
+            if ema is not None:  # warm-up: short memory at first, so the start is forgotten
+                g_steps += 1
+                ema_update(ema, netG, min(ema_decay, (1 + g_steps) / (10 + g_steps)))
 
             logs = {"d_loss": loss_d, "g_loss": loss_g,
                     "d_real": torch.sigmoid(real_logits).mean(),
@@ -288,7 +361,7 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
         for key, total in zip(sums, totals):
             history.log(key, total / max(n_seen, 1))  # mean over images, not batches
         history.log("seconds", time.perf_counter() - start)
-        images = netG.sample(len(fixed_z), fixed_y, z=fixed_z).cpu()
+        images = (netG if ema is None else ema).sample(len(fixed_z), fixed_y, z=fixed_z).cpu()
         history.snapshots.append(images)
         if on_snapshot is not None:
             on_snapshot(epoch, images)
@@ -296,6 +369,49 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
                         g_loss=f"{history.last('g_loss'):.3f}")
     netG.eval(), netD.eval()
     return history
+
+
+def diff_augment(x: torch.Tensor, shift: float = 0.125, flip: bool = True,
+                 generator=None) -> torch.Tensor:
+    """Random horizontal flips and shifts (up to shift x size, zero fill), differentiable (DiffAugment)."""
+    n, _, h, w = x.shape
+    dev = x.device
+    if flip:
+        mask = torch.rand(n, generator=generator).to(dev) < 0.5
+        x = torch.where(mask[:, None, None, None], x.flip(3), x)
+    if shift > 0:
+        sh, sw = max(1, int(h * shift + 0.5)), max(1, int(w * shift + 0.5))
+        dy = torch.randint(-sh, sh + 1, (n,), generator=generator).to(dev)
+        dx = torch.randint(-sw, sw + 1, (n,), generator=generator).to(dev)
+        rows = (torch.arange(h, device=dev)[None, :] - dy[:, None])  # (n, h) source row
+        cols = (torch.arange(w, device=dev)[None, :] - dx[:, None])
+        valid = (((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :])
+        r = rows.clamp(0, h - 1)[:, None, :, None].expand(-1, x.shape[1], -1, w)
+        x = x.gather(2, r)
+        c = cols.clamp(0, w - 1)[:, None, None, :].expand(-1, x.shape[1], h, -1)
+        x = x.gather(3, c) * valid[:, None].to(x.dtype)
+    return x
+
+
+def shuffle_patches(x: torch.Tensor, patch: int = 5, generator=None) -> torch.Tensor:
+    """Each image cut into patch x patch tiles, shuffled: its pixels, not its layout (a hard non-face)."""
+    n, c, h, w = x.shape
+    gh, gw = h // patch, w // patch
+    tiles = x[:, :, :gh * patch, :gw * patch].unfold(2, patch, patch).unfold(3, patch, patch)
+    tiles = tiles.reshape(n, c, gh * gw, patch, patch)
+    order = torch.stack([torch.randperm(gh * gw, generator=generator) for _ in range(n)])
+    tiles = tiles[torch.arange(n)[:, None], :, order].permute(0, 2, 1, 3, 4)  # (n, c, tiles, p, p)
+    tiles = tiles.reshape(n, c, gh, gw, patch, patch).permute(0, 1, 2, 4, 3, 5)
+    out = x.clone()
+    out[:, :, :gh * patch, :gw * patch] = tiles.reshape(n, c, gh * patch, gw * patch)
+    return out
+
+
+def phase_scramble(x: torch.Tensor, generator=None) -> torch.Tensor:
+    """x with its Fourier amplitudes kept and its phases randomised: face statistics, no face."""
+    f = torch.fft.fft2(x)
+    noise = torch.angle(torch.fft.fft2(torch.rand(x.shape, generator=generator)))  # symmetric
+    return torch.fft.ifft2(f.abs() * torch.exp(1j * (torch.angle(f) + noise))).real.clamp(0, 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -248,3 +248,132 @@ def test_fit_gan_hinge_runs_and_rejects_unknown_loss():
     assert math.isfinite(history.last("d_loss"))
     with pytest.raises(ValueError, match="loss"):
         gan.fit_gan(g, d, tiny_loader(), num_epochs=1, loss="wasserstein", progress=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# AC-GAN head, label at every stage, plain blocks, DiffAugment
+# ---------------------------------------------------------------------------------------------
+
+def test_aux_classifier_returns_class_logits_and_refuses_the_label_as_input():
+    d = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3, label_input=False,
+                          aux_classifier=True, view="global")
+    logit, classes = d(torch.rand(5, 1, 12, 12), torch.tensor([0, 1, 2, 0, 1]),
+                       return_classes=True)
+    assert logit.shape == (5,) and classes.shape == (5, 3)
+    with pytest.raises(ValueError, match="label_input=False"):
+        gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3, aux_classifier=True)
+    with pytest.raises(ValueError, match="aux_classifier"):
+        gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3)(
+            torch.rand(2, 1, 12, 12), torch.tensor([0, 1]), return_classes=True)
+
+
+def test_discriminator_without_label_input_has_no_label_channels():
+    with_input = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3)
+    without = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3, label_input=False)
+    assert with_input.features[1].in_channels == 4 and without.features[1].in_channels == 1
+
+
+def test_ac_gan_teaches_d_to_classify_real_images():
+    """D's class head learns labels that are a function of the image (bright vs dark)."""
+    torch.manual_seed(0)
+    y = torch.arange(2).repeat(24)
+    x = torch.rand(48, 1, 12, 12) * 0.3 + 0.6 * y[:, None, None, None]
+    loader = data.loaders(data.ImageSet(x, y), None, batch_size=8, seed=0)[0]
+    g = gan.Generator((1, 12, 12), latent_dim=4, channels=(8, 4), num_classes=2)
+    d = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=2, label_input=False,
+                          aux_classifier=True, view="global")
+    gan.fit_gan(g, d, loader, num_epochs=3, lr=2e-3, ac_weight=1.0, loss="hinge",
+                progress=False)
+    with torch.no_grad():
+        _, classes = d(x, y, return_classes=True)
+    assert metrics.accuracy(classes, y) > 0.9
+    with pytest.raises(ValueError, match="aux_classifier"):
+        gan.fit_gan(g, gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=2), loader,
+                    ac_weight=1.0, progress=False)
+
+
+def test_generator_label_every_stage_and_plain_blocks():
+    torch.manual_seed(0)
+    g = gan.Generator((1, 12, 12), latent_dim=4, channels=(8, 4), num_classes=2,
+                      label_every_stage=True).eval()
+    assert g.ups[0][0].path_a[0].in_channels == (8 + 2) // 2  # 8 channels + 2 label maps
+    z = torch.randn(1, 4).repeat(2, 1)
+    x = g(z, torch.arange(2))
+    assert x.shape == (2, 1, 12, 12) and not torch.allclose(x[0], x[1])
+    plain = gan.Generator((1, 12, 12), latent_dim=4, channels=(8, 4), block=blocks.PlainUp)
+    assert isinstance(plain.ups[0][0], blocks.PlainUp)
+    assert plain(torch.randn(2, 4)).shape == (2, 1, 12, 12)
+
+
+def test_diff_augment_flips_and_shifts_without_changing_the_shape():
+    x = torch.arange(16.0).view(1, 1, 4, 4).repeat(64, 1, 1, 1)
+    gen = torch.Generator().manual_seed(0)
+    flipped = gan.diff_augment(x, shift=0.0, generator=gen)
+    is_flip = (flipped == x.flip(3)).flatten(1).all(1)
+    assert ((flipped == x).flatten(1).all(1) | is_flip).all() and 0 < is_flip.sum() < 64
+    shifted = gan.diff_augment(x, shift=0.25, flip=False, generator=gen)
+    assert shifted.shape == x.shape
+    down = gan.diff_augment(x[:1], shift=0.25, flip=False, generator=torch.Generator())
+    assert set(down.unique().tolist()) <= set(range(16))  # values moved, none invented
+    x.requires_grad_(True)
+    gan.diff_augment(x, generator=gen).sum().backward()
+    assert x.grad is not None
+
+
+def test_judged_accuracy_counts_agreement_with_the_label_asked():
+    class Echo(torch.nn.Module):  # a judge that reads the mean brightness as the class
+        def forward(self, x):
+            k = (x.mean((1, 2, 3)) * 3).floor().clamp(0, 2).long()
+            return torch.nn.functional.one_hot(k, 3).float()
+
+    class Painter(torch.nn.Module):  # draws label k as brightness (k + 0.5) / 3, label 2 as 0
+        num_classes, latent_dim = 3, 2
+
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(1))
+
+        def sample(self, n, y, generator=None):
+            level = torch.where(y == 2, torch.zeros_like(y, dtype=torch.float), (y + 0.5) / 3)
+            return level[:, None, None, None].expand(n, 1, 4, 4).clone()
+
+    overall, per = gan.judged_accuracy(Painter(), Echo(), n_per_class=5)
+    assert per == {"0": 1.0, "1": 1.0, "2": 0.0} and overall == pytest.approx(2 / 3)
+
+
+def test_ema_update_moves_a_share_of_the_way_and_fit_gan_keeps_the_average():
+    a, b = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        a.weight.fill_(0.0), b.weight.fill_(1.0)
+    gan.ema_update(a, b, decay=0.75)
+    assert torch.allclose(a.weight, torch.full_like(a.weight, 0.25))
+    g, d = tiny_gan()
+    frozen, follower = [gan.Generator((1, 12, 12), latent_dim=4, channels=(8, 4)) for _ in "ab"]
+    frozen.load_state_dict(g.state_dict()), follower.load_state_dict(g.state_dict())
+    start = [p.clone() for p in g.parameters()]
+    gan.fit_gan(g, d, tiny_loader(), num_epochs=1, ema=frozen, ema_decay=0.99, progress=False)
+    moved = [(p - s).abs().sum() for p, s in zip(frozen.parameters(), start)]
+    lag = [(p - q).abs().sum() for p, q in zip(frozen.parameters(), g.parameters())]
+    assert sum(moved) > 0 and sum(lag) > 0  # between the start and the trained G
+    g2, d2 = tiny_gan()
+    gan.fit_gan(g2, d2, tiny_loader(), num_epochs=1, ema=follower, ema_decay=0.0, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(follower.parameters(), g2.parameters()))
+
+
+def test_shuffle_patches_keeps_the_tiles_and_moves_them():
+    x = torch.arange(2 * 100.0).view(2, 1, 10, 10)
+    y = gan.shuffle_patches(x, patch=5, generator=torch.Generator().manual_seed(1))
+    tiles = lambda t: sorted(tuple(t[0, r:r + 5, c:c + 5].flatten().tolist())
+                             for r in (0, 5) for c in (0, 5))
+    for i in range(2):
+        assert tiles(y[i]) == tiles(x[i])  # the same four tiles, same pixels
+    assert not torch.equal(y, x)
+
+
+def test_phase_scramble_keeps_brightness_and_loses_the_layout():
+    x = torch.zeros(4, 1, 16, 16)
+    x[:, :, 4:12, 6:10] = 0.8  # a bright bar in the middle
+    y = gan.phase_scramble(x, generator=torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    assert abs(y.mean().item() - x.mean().item()) < 0.1  # the DC term is kept (up to clamping)
+    assert (y - x).abs().mean() > 0.1  # the bar is gone from its place

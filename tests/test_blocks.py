@@ -1,0 +1,28 @@
+"""blocks.PlainUp: the plain up-sampling block that 06 compares with CSPUp at equal parameters."""
+
+import pytest
+import torch
+
+from aehelpers import blocks
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize("c_in,c_out,norm", [(32, 16, "batch"), (16, 8, "batch"),
+                                             (42, 16, "batch"), (64, 32, None)])
+def test_plainup_matches_cspup_parameters_within_5_percent(c_in, c_out, norm):
+    plain, csp = blocks.PlainUp(c_in, c_out, norm), blocks.CSPUp(c_in, c_out, norm)
+    assert abs(n_params(plain) - n_params(csp)) <= 0.05 * n_params(csp)
+
+
+@pytest.mark.parametrize("hw", [(7, 7), (3, 5)])
+def test_plainup_doubles_height_and_width(hw):
+    x = torch.randn(2, 6, *hw)
+    assert blocks.PlainUp(6, 4)(x).shape == (2, 4, 2 * hw[0], 2 * hw[1])
+
+
+def test_plainup_width_can_be_set():
+    block = blocks.PlainUp(8, 4, width=3)
+    assert block.width == 3 and block.body[0].out_channels == 3
