@@ -242,7 +242,7 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
 
 def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None, fixed_y=None,
-            n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = 0,
+            n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = None,
             progress: bool = True, loss: str = "bce", lr_d: float | None = None,
             ac_weight: float = 0.0, augment=None, ema=None,
             ema_decay: float = 0.99) -> History:
@@ -291,12 +291,15 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     if ema is not None:
         ema.to(device).train()
     num_classes = getattr(netG, "num_classes", 0)
-    rng = torch.Generator().manual_seed(0 if seed is None else seed)  # z and fake labels
+    # z and fake labels come from a generator of their own: seeded by `seed`, or with seed=None
+    # from the global state, so that the notebook's config.setup seed governs the run
+    base = int(torch.randint(2**62, (1,))) if seed is None else seed
     if seed is not None:
         torch.manual_seed(seed)  # any other draw (dropout) starts from the seed too
+    rng = torch.Generator().manual_seed(base)
     if fixed_z is None:
         fixed_z = torch.randn(n_snapshot, netG.latent_dim,
-                              generator=torch.Generator().manual_seed(10_000 + (seed or 0)))
+                              generator=torch.Generator().manual_seed(10_000 + base))
     if num_classes and fixed_y is None:
         fixed_y = grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
     opt_d = torch.optim.Adam(netD.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)

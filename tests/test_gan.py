@@ -139,6 +139,16 @@ def test_fit_gan_conditional_snapshot_rows_are_classes():
     assert gan.grid_labels(3, 2).tolist() == [0, 1, 2, 0, 1, 2]
 
 
+def test_fit_gan_without_seed_follows_the_global_seed():
+    def run(global_seed):
+        g, d = tiny_gan(num_classes=3)  # the same weights (tiny_gan seeds 0)
+        torch.manual_seed(global_seed)  # as config.setup does
+        return gan.fit_gan(g, d, tiny_loader(), num_epochs=1, progress=False)
+
+    assert run(1)["d_loss"] == run(1)["d_loss"]
+    assert run(1)["g_loss"] != run(2)["g_loss"]
+
+
 def test_fit_gan_same_seed_same_losses():
     runs = []
     for _ in range(2):
