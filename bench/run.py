@@ -217,11 +217,18 @@ def main(argv=None):
         stored = common.RESULTS_DIR / f"{name}.json"
         if stored.exists():
             results[name] = json.loads(stored.read_text())
+            when = results[name].get("env", {}).get("date", "an earlier run")
+            metrics["tables"].setdefault("left_out", []).append(f"{name} (as measured {when})")
+        if name in previous.get("seconds", {}):
+            metrics["seconds"][name] = previous["seconds"][name]
         for key in TABLES[name]:
             metrics["tables"][key] = previous["tables"].get(key, "not run (left out with --only)")
     metrics["headline"] = headline(results)
     metrics["accel_where"] = results.get("accel", {}).get("where", "not run")
     metrics["total_seconds"] = round(sum(metrics["seconds"].values()), 1)
+    left_out = metrics["tables"].pop("left_out", [])
+    metrics["tables"]["left_out"] = ("; sections left out of this run and kept from their last run: "
+                                     + ", ".join(left_out)) if left_out else ""
     metrics["tables"]["section_seconds"] = ", ".join(f"{k} {v:.0f} s"
                                                      for k, v in metrics["seconds"].items())
     (common.MEDIA_DIR / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
@@ -237,15 +244,20 @@ def headline(results) -> dict:
            "data_speedup": "not run", "default_notebooks_min": "not run",
            "smoke_notebooks_min": "not run", "make_test_min": "not measured",
            "make_reports_min": "not measured"}
+    def spread(row, key, stored_range):
+        """The value as measured now (a Spread), or rebuilt with its range from a stored file."""
+        r = row.get(stored_range)
+        return common.Spread(r["median"], r["min"], r["max"]) if isinstance(r, dict) else row[key]
+
     for row in results.get("loop", {}).get("rows", []):
         if row["loop"].startswith("aehelpers"):
-            out["fit_ratio"] = f"{row['ratio']:.3f}"
-            out["fit_overhead_us"] = f"{row['overhead per batch (us)']:,.0f}"
+            out["fit_ratio"] = f"{spread(row, 'ratio', 'ratio_range'):.3f}"
+            out["fit_overhead_us"] = (f"{spread(row, 'overhead per batch (us)', 'overhead_range_us'):,.0f}")
         elif row["loop"].startswith("lightning") and isinstance(row["ratio"], float):
-            out["lightning_ratio"] = f"{row['ratio']:.3f}"
+            out["lightning_ratio"] = f"{spread(row, 'ratio', 'ratio_range'):.3f}"
     for row in results.get("data", {}).get("rows", []):
         if row["loader"].endswith("0 workers") and row["device"] == "cpu":
-            out["data_speedup"] = f"{row['speed-up of TensorLoader']:.1f}"
+            out["data_speedup"] = f"{spread(row, 'speed-up of TensorLoader', 'speed-up_range'):.1f}"
     wall = results.get("walltime", {})
     for profile, total in wall.get("notebooks", {}).get("totals", {}).items():
         out[f"{profile}_notebooks_min"] = f"{total['seconds'] / 60:.1f}"
