@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .metrics import mse_per_image, ssim
+from .metrics import gaussian_blur, mse_per_image, ssim
 
 # ---------------------------------------------------------------------------------------------
 # scores: one number per image, higher = more anomalous
@@ -46,19 +45,6 @@ def ssim_score(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return 1 - ssim(x_hat, x)
 
 
-def _gaussian_blur(t: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Blur each channel of t (N, C, H, W) with a Gaussian of sigma px (edges replicated)."""
-    if sigma <= 0:
-        return t
-    radius = max(1, round(2.5 * sigma))
-    k = torch.arange(-radius, radius + 1, dtype=t.dtype, device=t.device)
-    k = torch.exp(-0.5 * (k / sigma) ** 2)
-    k = (k / k.sum()).view(1, 1, 1, -1).expand(t.shape[1], 1, 1, -1)
-    t = F.pad(t, (radius, radius, radius, radius), mode="replicate")
-    t = F.conv2d(t, k, groups=t.shape[1])  # along W, then along H: separable
-    return F.conv2d(t, k.transpose(-1, -2), groups=t.shape[1])
-
-
 def error_map(x_hat: torch.Tensor, x: torch.Tensor, relative: bool = True, sigma: float = 1.0,
               eps: float = 0.02) -> torch.Tensor:
     """Where the reconstruction is wrong: a smoothed squared error per pixel, (N, 1, H, W).
@@ -73,7 +59,7 @@ def error_map(x_hat: torch.Tensor, x: torch.Tensor, relative: bool = True, sigma
         d = torch.log(x_hat.clamp(0, 1) + eps) - torch.log(x.clamp(0, 1) + eps)
     else:
         d = x_hat - x
-    return _gaussian_blur(d, sigma).pow(2).mean(1, keepdim=True)
+    return (gaussian_blur(d, sigma) if sigma > 0 else d).pow(2).mean(1, keepdim=True)
 
 
 def max_error_score(x_hat: torch.Tensor, x: torch.Tensor, relative: bool = True,

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from . import config, metrics
 from .blocks import CropTo, CSPUp, PadToMultiple, norm_layer, padded_size
-from .train import History, NonFiniteLossError
+from .train import History, NonFiniteLossError, predict
 
 # ---------------------------------------------------------------------------------------------
 # the networks: a generator of CSPUp blocks and a discriminator with a global view
@@ -219,8 +219,6 @@ def grid_labels(num_classes: int, n_rows: int) -> torch.Tensor:
 
 def judged_accuracy(netG, judge, n_per_class: int = 100, generator=None) -> tuple[float, dict]:
     """Share of G's images (n_per_class per label) the judge reads as the label asked; per label too."""
-    from .train import predict  # the device rule: inputs go to the judge's device
-
     asked = grid_labels(netG.num_classes, n_per_class)
     pred = predict(judge, netG.sample(len(asked), asked, generator=generator)).argmax(1)
     per = {str(k): (pred[asked == k] == k).float().mean().item() for k in range(netG.num_classes)}

@@ -7,7 +7,6 @@ the CVAE's condition, and the judges of what and where a generated digit was dra
     c = positions.position_condition(label, row, col)   # one-hot digit + column + row, (B, 16)
     positions.label_accuracy(judge, x, label, row, col)  # the judge reads the asked cell
     positions.position_accuracy(x, row, col, threshold=0.1)  # centre of mass in the asked cell
-    positions.gaussian_blur(x, sigma)  # soft-edged copies of real digits, to train the judge on
 
 A label y codes (digit, row, col) as (digit * grid + row) * grid + col. The training loader
 re-places every digit in a fresh random cell each epoch, so each digit is seen in all cells.
@@ -121,22 +120,6 @@ class RandomPlacementLoader:
             yield paste(self.x[idx], row, col, grid), position_code(self.y[idx], row, col, grid)
 
 
-@torch.no_grad()
-def predict_with_condition(model, x, c, fn=None, batch_size: int = 512):
-    """train.predict for a conditional model: fn(x, c) (default model(x, c)) batch by batch on
-    the model's device, in eval mode; CPU results (tuples stay tuples), e.g. fn=model.encode."""
-    fn = fn or model
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    outs = [fn(xb.to(device), cb.to(device)) for xb, cb in zip(x.split(batch_size),
-                                                              c.split(batch_size))]
-    model.train(was_training)
-    if isinstance(outs[0], tuple):
-        return tuple(torch.cat([o[i] for o in outs]).cpu() for i in range(len(outs[0])))
-    return torch.cat(outs).cpu()
-
-
 # ---------------------------------------------------------------------------------------------
 # judging what and where a digit was drawn
 # ---------------------------------------------------------------------------------------------
@@ -174,25 +157,6 @@ def position_accuracy(x: torch.Tensor, row, col, grid: int = 3, threshold: float
     row = torch.as_tensor(row).to(r.device).expand(len(x))
     col = torch.as_tensor(col).to(c.device).expand(len(x))
     return ((r == row) & (c == col)).float().mean().item()
-
-
-def gaussian_blur(x: torch.Tensor, sigma, radius: int = 3) -> torch.Tensor:
-    """Blur each image of x (B, C, H, W) with a Gaussian of its own sigma (pixels; a number or (B,)).
-
-    A VAE decodes pixel probabilities, the mean of many strokes, so its digits are soft-edged;
-    a judge trained on real digits plus blurred copies of them reads such digits as digits.
-    """
-    b, c, h, w = x.shape
-    sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(b)
-    if (sigma <= 0).any():
-        raise ValueError("sigma must be positive")
-    k = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-k[None] ** 2 / (2 * sigma[:, None] ** 2))
-    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (B * C, 2r + 1)
-    y = F.pad(x.reshape(1, b * c, h, w), (radius, radius, radius, radius), mode="replicate")
-    y = F.conv2d(y, kernel[:, None, None, :], groups=b * c)  # along the rows
-    y = F.conv2d(y, kernel[:, None, :, None], groups=b * c)  # along the columns
-    return y.reshape(b, c, h, w)
 
 
 def judge_digits(judge, x: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ so the last checkpoint stays good. `train.load_checkpoint(path, model)` loads we
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -280,19 +281,24 @@ def evaluate(model, loader, *, loss=None, step=None, device=None) -> dict:
 
 
 @torch.no_grad()
-def predict(model, x, batch_size: int = 512, fn=None) -> torch.Tensor:
+def predict(model, x, batch_size: int = 512, fn=None, extra=()) -> torch.Tensor:
     """Run model (or fn, e.g. model.encode) on x in eval mode, batch by batch; return CPU tensors.
 
     The one way notebooks run a model on data: x may live anywhere (it is moved to the model's
     device batch by batch), the result always comes back on the CPU. x may also be a loader
     yielding (x, ...) batches. Tuple outputs (a VAE's (x_hat, mu, logvar)) come back as tuples.
+    `extra` holds further inputs of fn(x, *extra), one row per row of x and split with it, e.g.
+    the condition c of 05's CVAE: predict(model, z, fn=model.decode, extra=(c,)).
     """
     fn = fn or model
     device = _device_of(model)
     was_training = model.training
     model.eval()
     batches = (b[0] for b in x) if not torch.is_tensor(x) else x.split(batch_size)
-    outs = [_cpu(fn(xb.to(device, non_blocking=True))) for xb in batches]
+    extras = zip(*(t.split(batch_size) for t in extra)) if extra else itertools.repeat(())
+    outs = [_cpu(fn(xb.to(device, non_blocking=True),
+                    *(t.to(device, non_blocking=True) for t in eb)))
+            for xb, eb in zip(batches, extras)]
     model.train(was_training)
     if isinstance(outs[0], tuple):
         return tuple(torch.cat(parts) for parts in zip(*outs))

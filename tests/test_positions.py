@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from aehelpers import data, metrics, positions
+from aehelpers import data, metrics, positions, train
 
 
 def test_place_on_grid_puts_each_digit_in_its_cell_only():
@@ -172,10 +172,10 @@ class _TwoInputStrict(torch.nn.Module):
 
 
 @pytest.mark.parametrize("device", ["meta", "cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-def test_predict_with_condition_moves_x_and_c_and_returns_cpu(device):
+def test_predict_with_a_condition_moves_x_and_c_and_returns_cpu(device):
     model = _TwoInputStrict().to(device)
     x, c = torch.rand(5, 1, 4, 4), torch.rand(5, 16)
-    a, b = positions.predict_with_condition(model, x, c, batch_size=2)
+    a, b = train.predict(model, x, batch_size=2, extra=(c,))
     assert a.device.type == b.device.type == "cpu" and a.shape == (5, 2) and b.shape == (5,)
     if device != "meta":
         assert torch.allclose(a, x.flatten(1)[:, :2] + c[:, :2]) and torch.allclose(b, c.sum(1))
@@ -185,7 +185,7 @@ def test_predict_with_condition_moves_x_and_c_and_returns_cpu(device):
 def test_gaussian_blur_keeps_the_mass_and_spreads_a_point():
     x = torch.zeros(2, 1, 15, 15)
     x[:, 0, 7, 7] = 1.0
-    y = positions.gaussian_blur(x, torch.tensor([0.5, 1.5]))
+    y = metrics.gaussian_blur(x, torch.tensor([0.5, 1.5]), radius=3)
     assert y.shape == x.shape
     assert torch.allclose(y.sum((1, 2, 3)), torch.ones(2), atol=1e-5)  # far from the border
     assert y[0, 0, 7, 7] > y[1, 0, 7, 7] > 0  # the wider sigma spreads the point further
@@ -195,4 +195,4 @@ def test_gaussian_blur_keeps_the_mass_and_spreads_a_point():
 
 def test_gaussian_blur_rejects_a_non_positive_sigma():
     with pytest.raises(ValueError):
-        positions.gaussian_blur(torch.zeros(1, 1, 8, 8), 0.0)
+        metrics.gaussian_blur(torch.zeros(1, 1, 8, 8), 0.0)
