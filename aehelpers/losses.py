@@ -107,10 +107,19 @@ RECON = {"bce": bce, "gaussian": gaussian_nll}
 
 
 def neg_elbo(x_hat, x, mu, logvar, z=None, recon: str = "bce", kl: str = "closed",
-             beta: float = 1.0, **recon_kwargs):
-    """Negative ELBO = recon NLL + beta * KL, per image (nats); returns (total, recon, kl)."""
+             beta: float = 1.0, free_bits: float = 0.0, **recon_kwargs):
+    """Negative ELBO = recon NLL + beta * KL, per image (nats); returns (total, recon, kl).
+
+    free_bits > 0 (nats per latent dimension; Kingma et al. 2016) charges each dimension's
+    batch-mean KL only above that allowance, max(KL_j, free_bits), in `total`: a dimension may
+    carry that much for free, so the KL cannot switch every dimension off (posterior
+    collapse). `kl` is always the true KL, so the returned recon + kl stays the negative ELBO.
+    """
     if recon not in RECON:
         raise ValueError(f"recon is one of {list(RECON)}, got {recon!r}")
+    if free_bits < 0 or (free_bits and kl != "closed"):
+        raise ValueError(f"free_bits is a non-negative allowance in nats per dimension and needs "
+                         f"the closed-form KL, got free_bits={free_bits}, kl={kl!r}")
     nll = RECON[recon](x_hat, x, **recon_kwargs)
     if kl == "closed":
         kl_value = kl_closed_form(mu, logvar)
@@ -120,18 +129,22 @@ def neg_elbo(x_hat, x, mu, logvar, z=None, recon: str = "bce", kl: str = "closed
         kl_value = kl_monte_carlo(z, mu, logvar)
     else:
         raise ValueError(f"kl is 'closed' or 'mc', got {kl!r}")
-    return nll + beta * kl_value, nll, kl_value
+    charged = kl_per_dim(mu, logvar).clamp_min(free_bits).sum() if free_bits else kl_value
+    return nll + beta * charged, nll, kl_value
 
 
 def vae_step(recon: str = "bce", kl: str = "closed", beta=1.0, condition=None,
-             sample: bool = True, **recon_kwargs):
+             sample: bool = True, free_bits: float = 0.0, **recon_kwargs):
     """A train.fit step for (conditional) VAEs: logs loss (negative ELBO), recon and kl, nats/image.
 
     `beta` is a number or a function of the epoch (KL warm-up); `condition(y)` turns labels into
     the condition vector of a conditional VAE. `sample=False` decodes mu instead of a draw, so
     `beta=0, sample=False` trains the same network as a plain autoencoder (04 compares them).
     `recon_kwargs` go to the reconstruction loss, e.g. sigma=0.1 for recon="gaussian".
+    `free_bits` (nats per latent dimension, training only) is neg_elbo's KL allowance (05).
     """
+    if free_bits and kl != "closed":
+        raise ValueError("free_bits needs the closed-form KL (kl='closed')")
     def step(model, batch, epoch=0):
         x, y = batch[0], batch[1]
         c = condition(y) if condition is not None else None
@@ -142,7 +155,8 @@ def vae_step(recon: str = "bce", kl: str = "closed", beta=1.0, condition=None,
         b = beta(epoch) if callable(beta) else beta
         # evaluation always reports the closed-form KL, so both variants share one test metric
         total, nll, kl_value = neg_elbo(x_hat, x, mu, logvar, z, recon,
-                                        kl if model.training else "closed", b, **recon_kwargs)
+                                        kl if model.training else "closed", b,
+                                        free_bits if model.training else 0.0, **recon_kwargs)
         elbo = nll + kl_value  # the true negative ELBO, whatever beta is
         return {"loss": total, "neg_elbo": elbo.detach(), "recon": nll.detach(),
                 "kl": kl_value.detach()}

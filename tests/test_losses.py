@@ -96,6 +96,41 @@ def test_neg_elbo_rejects_unknown_names_clearly():
         losses.neg_elbo(t, t, mu, mu, kl="mc")
 
 
+def test_free_bits_charge_each_dimension_at_least_its_allowance():
+    x = torch.rand(4, 1, 4, 4)
+    x_hat = torch.full_like(x, 0.5)
+    # dimension 0 carries 2 nats per image (mu = 2), dimensions 1-2 nothing (the prior)
+    mu = torch.tensor([[2.0, 0.0, 0.0]]).repeat(4, 1).requires_grad_()
+    logvar = torch.zeros(4, 3)
+    plain, nll, kl = losses.neg_elbo(x_hat, x, mu, logvar)
+    total, nll_fb, kl_fb = losses.neg_elbo(x_hat, x, mu, logvar, free_bits=0.5)
+    assert kl_fb.item() == pytest.approx(kl.item()) == pytest.approx(2.0)  # the true KL
+    assert nll_fb.item() == pytest.approx(nll.item())
+    # 2 nats above the allowance are charged as they are, the two idle dimensions 0.5 each
+    assert total.item() == pytest.approx(plain.item() + 2 * 0.5)
+    total.backward()
+    assert mu.grad[:, 0].abs().sum() > 0  # dimension 0 is still pulled towards the prior
+    assert torch.equal(mu.grad[:, 1:], torch.zeros(4, 2))  # below the allowance: no pull
+
+
+def test_free_bits_apply_in_training_only_and_need_the_closed_kl():
+    torch.manual_seed(0)
+    model = models.ConvVAE((1, 12, 12), latent_dim=3, channels=(8,))
+    batch = (torch.rand(5, 1, 12, 12), torch.zeros(5, dtype=torch.long))
+    step = losses.vae_step(free_bits=10.0, sample=False)
+    train_logs = step(model, batch)
+    assert train_logs["loss"].item() == pytest.approx(train_logs["recon"].item() + 30.0,
+                                                      rel=1e-5)  # 3 dims x 10 nats allowance
+    model.eval()
+    eval_logs = step(model, batch)
+    assert eval_logs["loss"].item() == pytest.approx(eval_logs["neg_elbo"].item(), rel=1e-6)
+    with pytest.raises(ValueError, match="closed-form KL"):
+        losses.vae_step(kl="mc", free_bits=0.5)
+    t, m = torch.rand(2, 1, 4, 4), torch.zeros(2, 2)
+    with pytest.raises(ValueError, match="non-negative"):
+        losses.neg_elbo(t, t, m, m, free_bits=-1.0)
+
+
 def test_importance_nll_is_at_most_the_elbo_bound_on_average():
     torch.manual_seed(0)
     model = models.ConvVAE((1, 12, 12), latent_dim=2, channels=(8,)).eval()
