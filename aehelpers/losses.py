@@ -122,14 +122,15 @@ def neg_elbo(x_hat, x, mu, logvar, z=None, recon: str = "bce", kl: str = "closed
                          f"the closed-form KL, got free_bits={free_bits}, kl={kl!r}")
     nll = RECON[recon](x_hat, x, **recon_kwargs)
     if kl == "closed":
-        kl_value = kl_closed_form(mu, logvar)
+        per_dim = kl_per_dim(mu, logvar)
+        kl_value = per_dim.sum()
     elif kl == "mc":
         if z is None:
             raise ValueError("the Monte-Carlo KL needs the sampled z")
         kl_value = kl_monte_carlo(z, mu, logvar)
     else:
         raise ValueError(f"kl is 'closed' or 'mc', got {kl!r}")
-    charged = kl_per_dim(mu, logvar).clamp_min(free_bits).sum() if free_bits else kl_value
+    charged = per_dim.clamp_min(free_bits).sum() if free_bits else kl_value  # free_bits: closed
     return nll + beta * charged, nll, kl_value
 
 

@@ -232,11 +232,15 @@ class BestWeights:
         return self.best is None or (value < self.best if self.mode == "min" else value > self.best)
 
     def __call__(self, epoch, model, history):
-        value = history.last(self.monitor)
+        self.offer(epoch, model, history.last(self.monitor))
+        return False
+
+    def offer(self, epoch, model, value) -> None:
+        """Keep model's weights if value beats the best so far; for loops other than fit (06
+        offers fit_gan's moving-average G after each epoch). value may be a tuple, compared in order."""
         if self.improved(value):
             self.best, self.best_epoch = value, epoch
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        return False
 
     def restore(self, model):
         """Load the best weights seen so far into model."""

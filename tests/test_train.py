@@ -159,3 +159,15 @@ def test_best_weights_keeps_the_best_epoch_and_never_stops():
     assert torch.all(model.weight == 2)
     with pytest.raises(ValueError, match="'min' or 'max'"):
         train.BestWeights(mode="up")
+
+
+def test_best_weights_offer_serves_other_loops_and_compares_tuples_in_order():
+    model = torch.nn.Linear(2, 2)
+    best = train.BestWeights(mode="max")  # 06: (worst digit, all digits) after each GAN epoch
+    for epoch, score in enumerate([(0.5, 0.9), (0.8, 0.7), (0.8, 0.6)], start=1):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        best.offer(epoch, model, score)
+    assert best.best_epoch == 2 and best.best == (0.8, 0.7)  # the first entry decides, then the second
+    best.restore(model)
+    assert torch.all(model.weight == 2)
