@@ -1,6 +1,6 @@
 """06's conditional digit GAN over seeds: does it meet its targets on seeds other than the notebook's?
 
-    python bench/gan_seeds.py              # seeds 0-4, class weight 1 (06's) and 3 (~12 min, 2 cores)
+    python bench/gan_seeds.py              # seeds 0-4, class weight 1 (06's) and 3 (~11 min, 2 cores)
     python bench/gan_seeds.py --quick      # seeds 0-1, weight 1 only, 2 epochs: a check (~1 min)
     from gan_seeds import main; main(quick=True) -> dict
 
