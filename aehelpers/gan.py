@@ -225,6 +225,22 @@ def judged_accuracy(netG, judge, n_per_class: int = 100, generator=None) -> tupl
     return (pred == asked).float().mean().item(), per
 
 
+def judge_each_epoch(netG, judge, curve: list, n_per_class: int = 50, seed: int = 5, keep=None,
+                     steps_per_epoch: int = 1, then=None):
+    """fit_gan's on_snapshot: after each epoch append {step, accuracy, min (the worst label)} of
+    netG's judged draws (the same seeded draws every epoch) to curve; keep (a train.BestWeights)
+    is offered netG with (worst label, all labels); then(epoch, images), if given, runs after."""
+    def on_epoch(epoch, images):
+        acc, per = judged_accuracy(netG, judge, n_per_class,
+                                   generator=torch.Generator().manual_seed(seed))
+        curve.append({"step": epoch * steps_per_epoch, "accuracy": acc, "min": min(per.values())})
+        if keep is not None:
+            keep.offer(epoch, netG, (curve[-1]["min"], acc))
+        if then is not None:
+            then(epoch, images)
+    return on_epoch
+
+
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema's weights <- decay x ema's + (1 - decay) x model's; buffers (BatchNorm statistics) copied."""

@@ -67,13 +67,8 @@ def run_seed(seed: int, ac_weight: float, train_set, judge, epochs: int) -> dict
                              view="global", num_classes=10, label_input=False, projection=True,
                              aux_classifier=True)
     avg, curve, kept = copy.deepcopy(netG), [], train.BestWeights(mode="max")
-
-    def watch(epoch, _):
-        acc, per = gan.judged_accuracy(avg, judge, N_WATCH,
-                                       generator=torch.Generator().manual_seed(5))
-        curve.append({"epoch": epoch, "accuracy": acc, "worst": min(per.values())})
-        kept.offer(epoch, avg, (curve[-1]["worst"], acc))
-
+    watch = gan.judge_each_epoch(avg, judge, curve, N_WATCH, seed=5, keep=kept,
+                                 steps_per_epoch=len(train_loader))
     start = time.perf_counter()
     gan.fit_gan(netG, netD, train_loader, num_epochs=epochs, lr=LR, loss="hinge",
                 ac_weight=ac_weight, ema=avg, ema_decay=EMA_DECAY, n_snapshot=30,
