@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-REPORTS := $(sort $(wildcard reports/[0-9][0-9]_*.md)) $(wildcard reports/benchmarks.md)
+REPORTS := $(sort $(wildcard reports/[0-9][0-9]_*.md)) $(wildcard reports/benchmarks.md reports/seeds.md)
 
-.PHONY: setup test lint unit nbval reports notebooks pdfs bench clean
+.PHONY: setup test lint unit nbval reports notebooks pdfs seeds bench clean
 
 setup: $(VENV)/.installed
 
@@ -34,10 +34,12 @@ endif
 
 test: lint unit nbval
 
-# run every notebook in the default profile (figures + metrics into media/), then the PDFs
+# run the notebooks in the default profile (figures + metrics into media/), then the PDFs; a
+# notebook whose sources (its cells, the package modules it imports, the data) are unchanged
+# since its media/ were made is not run again; FORCE=1 runs every one
 notebooks: setup
 ifneq ($(NOTEBOOKS),)
-	$(PY) -m aehelpers execute --profile default $(NOTEBOOKS)
+	$(PY) -m aehelpers execute --profile default $(if $(FORCE),--force) $(NOTEBOOKS)
 endif
 
 pdfs: setup
@@ -46,6 +48,13 @@ ifneq ($(REPORTS),)
 endif
 
 reports: notebooks pdfs
+
+# every notebook once per seed (SEEDS="0 1 2 3 4", JOBS kernels at once) into
+# bench/results/seeds.json; resumes where it stopped; then make pdfs quotes the spreads
+SEEDS ?= 0 1 2 3 4
+JOBS ?= 2
+seeds: setup
+	$(PY) -m aehelpers seeds --seeds $(SEEDS) --jobs $(JOBS) $(NOTEBOOKS)
 
 bench: setup
 	$(PY) bench/run.py

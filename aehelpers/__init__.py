@@ -8,7 +8,8 @@ sets (ImageSet, loaders, splits) and folders (your own images); noise (input cor
 (layers and shape_trace); models (AE, VAE, CVAE, classifiers); losses; train (the fit loop) with
 checkpoint (safe saving and resuming); metrics; positions (05's digits at a place); anomaly
 (scores, thresholds, intervals); gan (the GAN's networks and loop, 06); wells (07's well images);
-plots (figures into media/) and reports (metrics.json and the PDF reports).
+plots (figures into media/), reports (numbers into metrics.json) and pdfs (the PDF reports);
+runs (executing notebooks, only where their sources changed) and seeds (the seeds run).
 
 The device rule: helpers that run a model (train.predict, train.evaluate, the scoring functions
 of anomaly, losses and metrics, gan's samplers) move their inputs to the model's device and
@@ -28,9 +29,12 @@ from . import (
     metrics,
     models,
     noise,
+    pdfs,
     plots,
     positions,
     reports,
+    runs,
+    seeds,
     sets,
     train,
     wells,
@@ -39,6 +43,6 @@ from .blocks import shape_trace
 from .config import setup
 
 __all__ = ["anomaly", "blocks", "checkpoint", "config", "data", "folders", "gan", "losses",
-           "metrics", "models", "noise", "plots", "positions", "reports", "sets", "train", "wells",
-           "setup", "shape_trace"]
+           "metrics", "models", "noise", "pdfs", "plots", "positions", "reports", "runs", "seeds",
+           "sets", "train", "wells", "setup", "shape_trace"]
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
-"""`python -m aehelpers execute|build ...`: run notebooks in a profile, or build reports to PDF."""
+"""`python -m aehelpers execute|seeds|build ...`: run notebooks (once, or per seed), or build the PDFs."""
 
 import sys
 
-from .reports import main
+from .runs import main
 
 sys.exit(main())

@@ -30,6 +30,7 @@ PROFILES = ("smoke", "default", "full")
 PROFILE_ENV = "AEH_PROFILE"  # one switch for every notebook
 DATA_ENV = "AEH_DATA"  # where real datasets live, if not in <repo>/data
 DOWNLOAD_ENV = "AEH_DOWNLOAD"  # "1" allows loaders to download missing datasets
+MEDIA_ENV = "AEH_MEDIA"  # where a run's figures go instead (the seeds run keeps media/ untouched)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +79,9 @@ def download_allowed() -> bool:
 
 
 def media_root(profile: str) -> Path:
-    """Return where figures go: <repo>/media, or build/smoke/media for the smoke profile."""
+    """Return where figures go: $AEH_MEDIA if set, else <repo>/media, or build/smoke/media for smoke."""
+    if os.environ.get(MEDIA_ENV):
+        return Path(os.environ[MEDIA_ENV]).expanduser()
     if profile == "smoke":
         return REPO_ROOT / "build" / "smoke" / "media"
     return REPO_ROOT / "media"

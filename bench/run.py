@@ -26,7 +26,7 @@ import speed
 import torch
 import walltime
 
-from aehelpers import reports
+from aehelpers import pdfs
 
 SECTIONS = ("loop", "data", "walltime", "accel", "quality", "noise")
 TABLES = {"loop": ("loop", "loop_setting"), "data": ("data", "data_images"),  # report fields
@@ -234,7 +234,7 @@ def main(argv=None):
     (common.MEDIA_DIR / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
     print("headline:", json.dumps(metrics["headline"]))
     if not args.no_pdf:
-        print("built", reports.build(common.REPO_ROOT / "reports" / "benchmarks.md"))
+        print("built", pdfs.build(common.REPO_ROOT / "reports" / "benchmarks.md"))
     return 0
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from aehelpers import config, metrics, plots, reports
+from aehelpers import config, metrics, pdfs, plots, reports, runs
 
 
 def test_profile_from_argument_env_and_default(monkeypatch):
@@ -50,14 +50,14 @@ def test_record_merges_and_converts(smoke_config):
 
 def test_fill_formats_and_dotted_keys():
     text = "MSE {{ mse:.3f }} in {{ n }} epochs, {{ table.bce.value:.1f }}, {{ range.1:.0f }}"
-    filled = reports.fill(text, {"mse": 0.12345, "n": 7, "table": {"bce": {"value": 99.94}},
+    filled = pdfs.fill(text, {"mse": 0.12345, "n": 7, "table": {"bce": {"value": 99.94}},
                                  "range": [1.0, 4.4]})
     assert filled == "MSE 0.123 in 7 epochs, 99.9, 4"
 
 
 def test_fill_refuses_missing_numbers():
     with pytest.raises(KeyError, match="missing_key"):
-        reports.fill("value {{ missing_key }}", {"other": 1})
+        pdfs.fill("value {{ missing_key }}", {"other": 1})
 
 
 def test_build_makes_a_pdf_with_math_and_image(tmp_path):
@@ -70,7 +70,7 @@ def test_build_makes_a_pdf_with_math_and_image(tmp_path):
     md.parent.mkdir()
     md.write_text("# Demo\n\n$x = {{ x:.2f }}$ and $$\\frac{1}{2}$$\n\n![bars](../media/demo/bars.png)\n")
     pytest.importorskip("typst")
-    pdf = reports.build(md, pdf_path=tmp_path / "demo.pdf", media=tmp_path / "media")
+    pdf = pdfs.build(md, pdf_path=tmp_path / "demo.pdf", media=tmp_path / "media")
     assert pdf.exists() and pdf.read_bytes()[:4] == b"%PDF"
     assert not md.with_suffix(".typ").exists()  # the intermediate file is cleaned up
 
@@ -79,7 +79,7 @@ def test_build_without_metrics_says_which_notebook(tmp_path):
     md = tmp_path / "07_x.md"
     md.write_text("# x")
     with pytest.raises(FileNotFoundError, match="07_x.ipynb"):
-        reports.build(md, media=tmp_path)
+        pdfs.build(md, media=tmp_path)
 
 
 def test_psnr_known_value():
@@ -128,7 +128,7 @@ def test_setup_starts_a_fresh_metrics_file(tmp_path, monkeypatch):
     written = json.loads((tmp_path / "nb" / "metrics.json").read_text())
     assert "new_key" in written and "old_key" not in written
     with pytest.raises(KeyError, match="old_key"):
-        reports.fill("{{ old_key }}", written)
+        pdfs.fill("{{ old_key }}", written)
 
 
 def test_inject_parameters_follows_the_parameters_cell():
@@ -137,11 +137,11 @@ def test_inject_parameters_follows_the_parameters_cell():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# title"),
                                          nbformat.v4.new_code_cell("PROFILE = None")])
     nb.cells[1].metadata["tags"] = ["parameters"]
-    out = reports.inject_parameters(nb, PROFILE="full", SEED=3)
+    out = runs.inject_parameters(nb, PROFILE="full", SEED=3)
     assert [c.source for c in out.cells][2] == "# Injected parameters\nPROFILE = 'full'\nSEED = 3"
     assert out.cells[2].metadata["tags"] == ["injected-parameters"]
     with pytest.raises(ValueError, match="tagged 'parameters'"):
-        reports.inject_parameters(nbformat.v4.new_notebook(cells=[]), PROFILE="smoke")
+        runs.inject_parameters(nbformat.v4.new_notebook(cells=[]), PROFILE="smoke")
 
 
 def _report(tmp_path, body):
@@ -150,7 +150,7 @@ def _report(tmp_path, body):
     (tmp_path / "media" / "r" / "metrics.json").write_text(json.dumps({"x": 1.5}))
     md = tmp_path / "reports" / "r.md"
     md.write_text('---\ntitle: "T"\nsubtitle: "S {{ x }}"\n---\n\n' + body)
-    return md, reports.build(md, media=tmp_path / "media")
+    return md, pdfs.build(md, media=tmp_path / "media")
 
 
 def test_check_pdf_finds_orphan_pages_holes_and_missing_figures(tmp_path):
@@ -158,15 +158,15 @@ def test_check_pdf_finds_orphan_pages_holes_and_missing_figures(tmp_path):
     page_break = "\n\n```{=typst}\n#pagebreak()\n```\n\n"
     full = "\n\n".join([para] * 10)  # about 80% of an A4 page
     md, pdf = _report(tmp_path, full + page_break + "An orphan.")
-    problems = reports.check_pdf(pdf, md)
+    problems = pdfs.check_pdf(pdf, md)
     assert problems == ["the last page 2 holds only 1 orphan line(s)"], problems
     md, pdf = _report(tmp_path, "Short." + page_break + full)
-    problems = reports.check_pdf(pdf, md)
+    problems = pdfs.check_pdf(pdf, md)
     assert len(problems) == 1 and problems[0].startswith("page 1 is filled to 1"), problems
     md.write_text(md.read_text() + "\n![missing](../media/r/none.png)\n")
-    assert reports.check_pdf(pdf, md)[-1] == "figure ../media/r/none.png does not exist"
+    assert pdfs.check_pdf(pdf, md)[-1] == "figure ../media/r/none.png does not exist"
     md, pdf = _report(tmp_path, full + page_break + "\n\n".join([para] * 3))
-    assert reports.check_pdf(pdf, md) == []
+    assert pdfs.check_pdf(pdf, md) == []
 
 
 def test_check_pdf_finds_figure_text_too_small_at_print_size(tmp_path):
@@ -178,27 +178,27 @@ def test_check_pdf_finds_figure_text_too_small_at_print_size(tmp_path):
     png = plots.savefig(fig, "wide", notebook_dir=tmp_path / "media" / "r")
     assert plots.smallest_text_pt(fig) == 8.0
     plt.close(fig)
-    full = reports.printed_text_pt(png, "{width=100%}")
-    half = reports.printed_text_pt(png, "{width=50%}")
+    full = pdfs.printed_text_pt(png, "{width=100%}")
+    half = pdfs.printed_text_pt(png, "{width=50%}")
     assert half == pytest.approx(full / 2) and half < 8.0 <= full
     para = "Words that fill a line of text in a report for the page-fill test. " * 6
     md, pdf = _report(tmp_path, para + "\n\n![small](../media/r/wide.png){width=50%}\n")
-    problems = [p for p in reports.check_pdf(pdf, md) if "figure" in p]
+    problems = [p for p in pdfs.check_pdf(pdf, md) if "figure" in p]
     assert len(problems) == 1 and "prints its smallest text at" in problems[0], problems
     md.write_text(para + "\n\n![fine](../media/r/wide.png){width=100%}\n")
-    assert [p for p in reports.check_pdf(pdf, md) if "figure" in p] == []
+    assert [p for p in pdfs.check_pdf(pdf, md) if "figure" in p] == []
     # savefig(print_width=) enlarges the text until it prints at 8 pt or more at that width
     fig, ax = plt.subplots(figsize=(9, 2))
     ax.set_title("a wide figure printed at half width", fontsize=9)
     png = plots.savefig(fig, "wide", notebook_dir=tmp_path / "media" / "r", print_width=0.5)
     plt.close(fig)
-    assert reports.printed_text_pt(png, "{width=50%}") >= 8.0
+    assert pdfs.printed_text_pt(png, "{width=50%}") >= 8.0
     # a narrow figure too, where savefig's 0.1-inch pad is a large share of the printed width
     fig, ax = plt.subplots(figsize=(1.5, 1))
     ax.set_title("narrow", fontsize=6)
     png = plots.savefig(fig, "narrow", notebook_dir=tmp_path / "media" / "r", print_width=0.2)
     plt.close(fig)
-    assert 8.0 <= reports.printed_text_pt(png, "{width=20%}") < 8.5
+    assert 8.0 <= pdfs.printed_text_pt(png, "{width=20%}") < 8.5
 
 
 def test_markdown_table_formats_columns_and_escapes_pipes():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aehelpers import config, reports
+from aehelpers import config, runs
 
 NOTEBOOKS = sorted((config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
@@ -21,7 +21,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 @needs_cuda
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_smoke_runs_on_cuda(notebook, tmp_path):
-    timing = reports.execute(notebook, profile="smoke", out_dir=tmp_path)
+    timing = runs.execute(notebook, profile="smoke", out_dir=tmp_path)
     executed = json.loads((tmp_path / Path(notebook).name).read_text())
     printed = "".join("".join(o.get("text", "")) for c in executed["cells"]
                       for o in c.get("outputs", []))

@@ -76,7 +76,7 @@ def strip(nb, executed=None):
     Checked cells are numbered 1, 2, ...: nbval refuses outputs on a cell without a count.
     """
     checked = 0
-    if executed is not None:  # reports.execute adds an injected-parameters cell: drop it again
+    if executed is not None:  # runs.execute adds an injected-parameters cell: drop it again
         executed.cells = [c for c in executed.cells
                           if "injected-parameters" not in c.metadata.get("tags", [])]
     for i, cell in enumerate(nb.cells):
@@ -107,13 +107,13 @@ def main(argv):
     elif cmd == "nb2py":
         Path(args[1]).write_text(nb2py(nbformat.read(args[0], as_version=4)))
     elif cmd in ("strip", "refresh"):
-        from aehelpers import reports
+        from aehelpers import runs
 
         for path in args:
             nb = nbformat.read(path, as_version=4)
             executed = None
             if cmd == "refresh":
-                reports.execute(path, "smoke")
+                runs.execute(path, "smoke")
                 executed = nbformat.read(ROOT / "build" / "executed" / "smoke" / Path(path).name,
                                          as_version=4)
             nbformat.write(strip(nb, executed), path)

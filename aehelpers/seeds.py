@@ -1,0 +1,340 @@
+"""The seeds run: every notebook once per seed, and each number's spread for the reports.
+
+    python -m aehelpers seeds --seeds 0 1 2 3 4 --jobs 2 notebooks/*.ipynb    # or: make seeds
+    In a report:  {{ headline.auroc:.3f }} in this run; {{ seeds.headline.auroc:.3f }}
+                  -> 0.993 in this run; 0.981 to 0.995 over 5 seeds (median 0.990); 5 of 5 meet ≥ 0.95
+
+`run_seeds` executes each notebook in the default profile once per seed (its `SEED` parameter)
+and keeps every run's numbers in bench/results/seeds.json: per notebook the source hash
+(`runs.source_hash`) and commit it ran, per seed the headline, the other recorded numbers and
+the run time, or that it crashed. Seed 0 is the report's own run: it writes media/, the other
+seeds write build/seeds/. A notebook and seed already run at the current hash is not run again.
+`spreads` gives a report each number's spread over the seeds, counted against its target in
+reports/targets.json, and says "stale" where the seeds ran other code than the report's run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+
+from . import config
+from .runs import execute, git_commit, package_modules, source_hash, stamp
+
+SEEDS_JSON = config.REPO_ROOT / "bench" / "results" / "seeds.json"
+TARGETS_JSON = config.REPO_ROOT / "reports" / "targets.json"
+
+
+# ---------------------------------------------------------------------------- the seeds run
+
+
+def numbers(metrics: dict, prefix: str = "") -> dict:
+    """The metrics' numbers and short verdict words, flattened to dotted keys ('headline.auroc');
+    tables, long texts and curves (lists of more than 4) are left out."""
+    out = {}
+    for key, value in metrics.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(numbers(value, path + "."))
+        elif isinstance(value, list) and len(value) <= 4:
+            out.update(numbers({str(i): v for i, v in enumerate(value)}, path + "."))
+        elif isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 80):
+            out[path] = value
+    return out
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {"notebooks": {}}
+
+
+def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict) -> None:
+    """Merge one run into seeds.json under a lock (two workers may finish at once); atomic write."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results, name = _load(path), Path(notebook).stem
+        entry = results["notebooks"].get(name, {})
+        if entry.get("hash") != hash_:  # other code: its runs are no spread of this one
+            entry = {"hash": hash_, "runs": {}}
+        entry.update(commit=git_commit(), modules=package_modules(notebook))
+        entry["runs"][str(seed)] = run
+        entry["runs"] = dict(sorted(entry["runs"].items(), key=lambda kv: int(kv[0])))
+        results["notebooks"][name] = entry
+        results["notebooks"] = dict(sorted(results["notebooks"].items()))
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(results, indent=1))
+        tmp.replace(path)
+
+
+def _one_seed(notebook: str, seed: int, threads: int | None, media: Path | None) -> dict:
+    """Run one notebook at one seed with its figures in `media` (None: media/); its record."""
+    started = time.time()
+    try:
+        seconds = execute(notebook, "default", seed=seed, media=media, threads=threads,
+                          out_dir=config.REPO_ROOT / "build" / "executed" / "seeds")["seconds"]
+    except Exception as error:  # a crash is a result too; the other runs go on
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # no terminal colours in the record
+        last = text.strip().splitlines()[-1:] or [type(error).__name__]
+        return {"status": "crashed", "error": last[0][:300], "seconds": round(time.time() - started, 1),
+                "started": started, "threads": threads}
+    metrics = json.loads((Path(media or config.media_root("default")) / Path(notebook).stem
+                          / "metrics.json").read_text())
+    return {"status": "ok", "seconds": seconds, "started": started, "threads": threads,
+            "headline": metrics.get("headline", {}),
+            "numbers": {k: v for k, v in numbers(metrics).items()
+                        if not k.startswith(("headline.", "run."))}}
+
+
+def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEEDS_JSON,
+              scratch: Path | None = None) -> dict:
+    """Run each notebook once per seed in the default profile, keeping each run in seeds.json.
+
+    Runs already in seeds.json at the notebook's current hash are not run again (nor is seed 0
+    where media/ holds a default run at that hash: its numbers are taken from there). Seed 0
+    writes media/, seed k build/seeds/seed<k>/media (all of them `scratch`/seed<k> if given).
+    With jobs > 1, that many kernels run at once, each on 2 // jobs threads (at least 1).
+    """
+    def media_for(seed):
+        if scratch is not None:
+            return Path(scratch) / f"seed{seed}"
+        return None if seed == 0 else config.REPO_ROOT / "build" / "seeds" / f"seed{seed}" / "media"
+
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    results, todo = _load(path), []
+    for nb in notebooks:
+        name, hash_ = Path(nb).stem, source_hash(nb)
+        done = results["notebooks"].get(name, {})
+        for seed in seeds:
+            old = done.get("runs", {}).get(str(seed), {})
+            if done.get("hash") == hash_ and old.get("status") == "ok":
+                continue
+            media_run = stamp(nb)
+            if (seed == 0 and scratch is None and media_run.get("hash") == hash_
+                    and media_run.get("profile") == "default"):
+                metrics = json.loads((config.media_root("default") / name / "metrics.json").read_text())
+                _save_run(path, nb, hash_, 0, {
+                    "status": "ok", "seconds": media_run.get("seconds"), "from": "media/",
+                    "headline": metrics.get("headline", {}),
+                    "numbers": {k: v for k, v in numbers(metrics).items()
+                                if not k.startswith(("headline.", "run."))}})
+                continue
+            todo.append((str(nb), seed, hash_))
+    print(f"seeds: {len(todo)} run(s) to do, {jobs} at a time", flush=True)
+    threads = max(1, 2 // jobs) if jobs > 1 else None
+    start = time.time()
+    # threads suffice: each run is a kernel process of its own, the thread only waits for it
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(_one_seed, nb, seed, threads, media_for(seed)): (nb, seed, h)
+                   for nb, seed, h in todo}
+        for i, future in enumerate(as_completed(futures), start=1):
+            nb, seed, hash_ = futures[future]
+            run = future.result()
+            _save_run(path, nb, hash_, seed, run)
+            print(f"[{i}/{len(todo)}] {Path(nb).stem} seed {seed}: {run['status']} in "
+                  f"{run['seconds']:.0f} s ({(time.time() - start) / 60:.1f} min so far)"
+                  + (f": {run['error']}" if run["status"] == "crashed" else ""), flush=True)
+    return _load(path)
+
+
+# ---------------------------------------------------------------------------- spreads for the reports
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def meets(run: dict, key: str, target: dict) -> bool | None:
+    """Whether one run's flat numbers meet a target of reports/targets.json (None: not measured)."""
+    value = run.get(key)
+    if not _is_number(value):
+        return None
+    if "at_least" in target:
+        return value >= target["at_least"]
+    if "at_most" in target:
+        return value <= target["at_most"]
+    other = run.get(target.get("below") or target.get("above"))
+    if not _is_number(other):
+        return None
+    return value < other if "below" in target else value > other
+
+
+def target_text(target: dict, spec: str = "") -> str:
+    """'≥ 0.90', '≤ 0.05', 'below headline.peer_neg_elbo'."""
+    for word, sign in (("at_least", "≥"), ("at_most", "≤")):
+        if word in target:
+            return f"{sign} {format(target[word], spec or '.2f')}"
+    word = "below" if "below" in target else "above"
+    return f"{word} {target[word].split('.')[-1].replace('_', ' ')}"
+
+
+class Spread(dict):
+    """One number over the seeds (n, min, median, max, meet, sign); formatted as text:
+    f"{spread:.2f}" -> '0.93 to 0.97 over 5 seeds (median 0.95); 4 of 5 meet ≥ 0.90'."""
+
+    def __init__(self, values, met=None, target=None, stale=False, crashed=0, note=None):
+        values = list(values)
+        super().__init__(n=len(values), values=values, stale=stale, crashed=crashed)
+        self.target, self.note = target, note
+        if values and all(_is_number(v) for v in values):
+            self.update(min=min(values), max=max(values), median=statistics.median(values))
+            below = sum(v < 0 for v in values)
+            self["sign"] = ("below zero in every seed" if below == len(values) else
+                            "above zero in every seed" if not any(v <= 0 for v in values) else
+                            f"on both sides of zero ({below} of {len(values)} seeds below)")
+        if met is not None:
+            self["meet"] = f"{sum(met)} of {len(met)}"
+            self["met"] = sum(met)
+
+    def __format__(self, spec: str) -> str:
+        if self.note:
+            return self.note
+        n, values = self["n"], self["values"]
+        if "min" in self:
+            fmt = lambda v: format(v, spec or ".3g")
+            text = (f"{fmt(self['min'])} to {fmt(self['max'])} over {n} seeds "
+                    f"(median {fmt(self['median'])})")
+        else:  # verdict words: how often each was said
+            counts = {v: values.count(v) for v in dict.fromkeys(values)}
+            text = ", ".join(f"{v} in {c}" for v, c in counts.items()) + f" of {n} seeds"
+        if "meet" in self:
+            text += f"; {self['meet']} meet {target_text(self.target, spec)}"
+        if self["crashed"]:
+            text += f"; {self['crashed']} more crashed"
+        return ("stale (the seeds ran other code than this report): " + text) if self["stale"] else text
+
+    def __str__(self) -> str:
+        return format(self, "")
+
+
+class _Tree(dict):
+    """Nested spreads; where the seeds are missing or stale, an unknown key gives `fallback`."""
+
+    fallback = None
+
+    def __contains__(self, key):
+        return self.fallback is not None or dict.__contains__(self, key)
+
+    def __missing__(self, key):
+        if self.fallback is None:
+            raise KeyError(key)
+        return self.fallback
+
+
+class _Placeholder(Spread, _Tree):
+    """What a report says where the seeds run has no number: any deeper key gives itself."""
+
+    def __init__(self, note):
+        Spread.__init__(self, [], note=note)
+        self.fallback = self
+
+
+def flat_runs(entry: dict) -> dict[str, dict]:
+    """Seed -> that run's numbers (headline under 'headline.'), for the runs that finished."""
+    return {seed: {**{f"headline.{k}": v for k, v in numbers(run.get("headline", {})).items()},
+                   **run.get("numbers", {})}
+            for seed, run in entry.get("runs", {}).items() if run.get("status") == "ok"}
+
+
+def spreads(name: str, metrics: dict | None = None, path: Path = SEEDS_JSON) -> dict:
+    """A report's `seeds` fields: its metrics' numbers over the seeds run, as nested Spreads."""
+    entry = _load(path)["notebooks"].get(name)
+    if not entry:
+        return _Placeholder("not yet run over seeds (make seeds)")
+    stale = entry.get("hash") != (metrics or {}).get("run", {}).get("hash")
+    runs = flat_runs(entry)
+    crashed = sum(r.get("status") == "crashed" for r in entry.get("runs", {}).values())
+    targets = _load_targets().get(name, {})
+    tree = _Tree()
+    if stale:
+        tree.fallback = _Placeholder("stale: the seeds ran other code than this report")
+    for key in sorted({k for run in runs.values() for k in run}):
+        values = [run[key] for run in runs.values() if key in run]
+        target = targets.get(key)
+        met = None if target is None else [m for m in (meets(r, key, target) for r in runs.values())
+                                           if m is not None]
+        node, *parents = tree, *key.split(".")[:-1]
+        for part in parents:
+            child = dict.get(node, part)
+            if not isinstance(child, _Tree):
+                child = dict.setdefault(node, part, _Tree())
+                child.fallback = tree.fallback
+            node = child
+        dict.__setitem__(node, key.split(".")[-1], Spread(values, met, target, stale, crashed))
+    return tree
+
+
+def _load_targets() -> dict:
+    return {k: v for k, v in json.loads(TARGETS_JSON.read_text()).items()
+            if not k.startswith("_")} if TARGETS_JSON.exists() else {}
+
+
+# ---------------------------------------------------------------------------- the seeds report
+
+
+def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT / "notebooks") -> dict:
+    """reports/seeds.md's fields: per target and per headline number its median, range and how
+    many seeds meet it; per notebook its runs, their time and whether they are stale."""
+    from .reports import markdown_table
+
+    results, targets = _load(path)["notebooks"], _load_targets()
+    rows_t, rows_h, rows_r, missed, starts, ends = [], [], [], [], [], []
+    for name, entry in results.items():
+        nb = notebooks_dir / f"{name}.ipynb"
+        stale = not nb.exists() or source_hash(nb) != entry.get("hash")
+        runs, all_runs = flat_runs(entry), entry.get("runs", {})
+        seconds = [r["seconds"] for r in all_runs.values() if r.get("seconds") is not None]
+        starts += [r["started"] for r in all_runs.values() if "started" in r]
+        ends += [r["started"] + r["seconds"] for r in all_runs.values() if "started" in r]
+        rows_r.append({"notebook": name, "seeds": ", ".join(all_runs),
+                       "crashed": sum(r.get("status") == "crashed" for r in all_runs.values()),
+                       "median run (s)": f"{statistics.median(seconds):.0f}" if seconds else "-",
+                       "code": entry.get("hash", "?") + (" (stale)" if stale else " (current)")})
+        for key, target in targets.get(name, {}).items():
+            met = [m for m in (meets(r, key, target) for r in runs.values()) if m is not None]
+            spread = Spread([r[key] for r in runs.values() if key in r], met, target)
+            rows_t.append({"notebook": name, "number": key.removeprefix("headline."),
+                           "target": target_text(target), "median": _short(spread.get("median")),
+                           "range": f"{_short(spread.get('min'))} to {_short(spread.get('max'))}",
+                           "seeds meeting it": spread.get("meet", "-")})
+            if not met or spread["met"] < 0.8 * len(met):  # a target holds in 4 of 5 seeds
+                missed.append(f"{name} {key.removeprefix('headline.')} "
+                              f"({spread.get('meet', 'not measured')})")
+        for key in sorted({k for r in runs.values() for k in r if k.startswith("headline.")}):
+            values = [r[key] for r in runs.values() if key in r]
+            if all(_is_number(v) for v in values):
+                rows_h.append({"notebook": name, "number": key.removeprefix("headline."),
+                               "median": _short(statistics.median(values)),
+                               "range": f"{_short(min(values))} to {_short(max(values))}",
+                               "seeds": len(values)})
+    cols = lambda rows: list(rows[0]) if rows else ["notebook"]
+    return {
+        "tables": {"targets": markdown_table(rows_t, cols(rows_t)),
+                   "headlines": markdown_table(rows_h, cols(rows_h)),
+                   "runs": markdown_table(rows_r, cols(rows_r))},
+        "n_notebooks": len(results), "n_runs": sum(len(e.get("runs", {})) for e in results.values()),
+        "wall_minutes": round((max(ends) - min(starts)) / 60, 1) if starts else 0.0,
+        "run_minutes": round(sum(r.get("seconds") or 0 for e in results.values()
+                                 for r in e.get("runs", {}).values()) / 60, 1),
+        "missed": "; ".join(missed) if missed else "none",
+        "n_targets": len(rows_t), "n_met": len(rows_t) - len(missed),
+        "commits": ", ".join(sorted({e.get("commit", "?") for e in results.values()})),
+    }
+
+
+def _short(v) -> str:
+    """A number for a table: 3 significant digits, thousands separated."""
+    if not _is_number(v):
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def write_seeds_fields(metrics_path: Path, path: Path = SEEDS_JSON) -> None:
+    """media/seeds/metrics.json for reports/seeds.md, from seeds.json and reports/targets.json."""
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(seeds_fields(path), indent=1, sort_keys=True))
