@@ -125,6 +125,7 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
                                 if not k.startswith(("headline.", "run."))}})
                 continue
             todo.append((str(nb), seed, hash_))
+    todo.sort(key=lambda job: job[1])  # seed by seed: seed 0 (media/) first, an even tail
     print(f"seeds: {len(todo)} run(s) to do, {jobs} at a time", flush=True)
     threads = max(1, 2 // jobs) if jobs > 1 else None
     start = time.time()
