@@ -49,10 +49,10 @@ endif
 
 reports: notebooks pdfs
 
-# every notebook once per seed (SEEDS="0 1 2 3 4", JOBS kernels at once) into
-# bench/results/seeds.json; resumes where it stopped; then make pdfs quotes the spreads
+# every notebook once per seed (SEEDS="0 1 2 3 4", JOBS kernels at once: on 2 cores one is
+# fastest) into bench/results/seeds.json; resumes where it stopped; make pdfs quotes the spreads
 SEEDS ?= 0 1 2 3 4
-JOBS ?= 2
+JOBS ?= 1
 seeds: setup
 	$(PY) -m aehelpers seeds --seeds $(SEEDS) --jobs $(JOBS) $(NOTEBOOKS)
 

@@ -2,7 +2,7 @@
 
     python -m aehelpers execute notebooks/*.ipynb      # reruns a notebook only if its sources changed
     python -m aehelpers execute --force notebooks/*.ipynb
-    python -m aehelpers seeds --seeds 0 1 2 3 4 --jobs 2 notebooks/*.ipynb   # or: make seeds
+    python -m aehelpers seeds --seeds 0 1 2 3 4 notebooks/*.ipynb   # or: make seeds
     python -m aehelpers build reports/*.md             # the PDFs (see pdfs)
 
 A notebook's **source hash** covers its code cells, the package modules it imports (and theirs,

@@ -1,6 +1,6 @@
 """The seeds run: every notebook once per seed, and each number's spread for the reports.
 
-    python -m aehelpers seeds --seeds 0 1 2 3 4 --jobs 2 notebooks/*.ipynb    # or: make seeds
+    python -m aehelpers seeds --seeds 0 1 2 3 4 notebooks/*.ipynb    # or: make seeds
     In a report:  {{ headline.auroc:.3f }} in this run; {{ seeds.headline.auroc:.3f }}
                   -> 0.993 in this run; 0.981 to 0.995 over 5 seeds (median 0.990); 5 of 5 meet ≥ 0.95
 
@@ -26,6 +26,7 @@ from .runs import execute, git_commit, package_modules, source_hash, stamp
 
 SEEDS_JSON = config.REPO_ROOT / "bench" / "results" / "seeds.json"
 TARGETS_JSON = config.REPO_ROOT / "reports" / "targets.json"
+DIFFERENCES_JSON = config.REPO_ROOT / "reports" / "seed_differences.json"
 
 
 # ---------------------------------------------------------------------------- the seeds run
@@ -249,6 +250,10 @@ def spreads(name: str, metrics: dict | None = None, path: Path = SEEDS_JSON) -> 
         return _Placeholder("not yet run over seeds (make seeds)")
     stale = entry.get("hash") != (metrics or {}).get("run", {}).get("hash")
     runs = flat_runs(entry)
+    for key, (a, b) in _load_targets(DIFFERENCES_JSON).get(name, {}).items():
+        for run in runs.values():  # a paired difference: both numbers from the same seed
+            if _is_number(run.get(a)) and _is_number(run.get(b)):
+                run[f"diff.{key}"] = run[a] - run[b]
     crashed = sum(r.get("status") == "crashed" for r in entry.get("runs", {}).values())
     targets = _load_targets().get(name, {})
     tree = _Tree()
@@ -270,9 +275,11 @@ def spreads(name: str, metrics: dict | None = None, path: Path = SEEDS_JSON) -> 
     return tree
 
 
-def _load_targets() -> dict:
-    return {k: v for k, v in json.loads(TARGETS_JSON.read_text()).items()
-            if not k.startswith("_")} if TARGETS_JSON.exists() else {}
+def _load_targets(path: Path | None = None) -> dict:
+    """reports/targets.json (or another such file) without its '_about' notes."""
+    path = path or TARGETS_JSON
+    return {k: v for k, v in json.loads(path.read_text()).items()
+            if not k.startswith("_")} if path.exists() else {}
 
 
 # ---------------------------------------------------------------------------- the seeds report

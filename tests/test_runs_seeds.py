@@ -1,0 +1,153 @@
+"""runs (source hashes, stamps, skipping current notebooks) and seeds (the seeds run, spreads)."""
+
+import json
+
+import nbformat
+import pytest
+
+from aehelpers import config, pdfs, runs, seeds
+
+TINY = """import os
+from aehelpers import config, reports
+cfg = config.setup("tiny", profile=PROFILE, seed=SEED)
+assert SEED != 3, "seed 3 breaks"
+reports.record(headline={"acc": 0.9 + 0.01 * SEED, "word": "lower" if SEED % 2 else "tie",
+                         "diff": {"2": SEED - 1.5}},
+               threads=os.environ.get("OMP_NUM_THREADS"), curve=list(range(10)))"""
+
+
+def tiny_notebook(path, code=TINY):
+    params = nbformat.v4.new_code_cell("PROFILE = None\nSEED = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# tiny"), params,
+                                         nbformat.v4.new_code_cell(code)])
+    nbformat.write(nb, path)
+    return path
+
+
+def test_package_modules_follow_imports_through_the_package(tmp_path):
+    nb = tiny_notebook(tmp_path / "a.ipynb", "from aehelpers import (gan,  # the GAN\n  reports)\n")
+    modules = runs.package_modules(nb)
+    # gan imports config, metrics, blocks and train; train imports checkpoint
+    assert {"gan", "reports", "config", "metrics", "blocks", "train", "checkpoint"} <= set(modules)
+    assert "wells" not in modules and "anomaly" not in modules
+
+
+def test_source_hash_follows_code_not_outputs(tmp_path):
+    nb_path = tiny_notebook(tmp_path / "a.ipynb")
+    before = runs.source_hash(nb_path)
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi")]
+    nbformat.write(nb, nb_path)
+    assert runs.source_hash(nb_path) == before  # outputs decide nothing
+    nb.cells[2].source += "\nx = 1"
+    nbformat.write(nb, nb_path)
+    assert runs.source_hash(nb_path) != before
+
+
+def test_source_hash_follows_an_imported_module(tmp_path, monkeypatch):
+    package = tmp_path / "aehelpers"
+    package.mkdir()
+    for name in ("__init__", "reports", "config", "wells"):
+        (package / f"{name}.py").write_text(f"# {name}\n" + ("from . import config\n"
+                                                            if name == "reports" else ""))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "SHA256SUMS").write_text("abc  x\n")
+    monkeypatch.setattr(runs, "PACKAGE", package)
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    nb = tiny_notebook(tmp_path / "a.ipynb", "from aehelpers import reports")
+    before = runs.source_hash(nb)
+    (package / "wells.py").write_text("# changed, but a.ipynb does not import it\n")
+    assert runs.source_hash(nb) == before
+    (package / "config.py").write_text("# changed: reports imports it\n")
+    assert runs.source_hash(nb) != before
+    after = runs.source_hash(nb)
+    (tmp_path / "data" / "SHA256SUMS").write_text("abd  x\n")
+    assert runs.source_hash(nb) != after
+
+
+def test_execute_stamps_and_is_current(tmp_path):
+    nb = tiny_notebook(tmp_path / "tiny.ipynb")
+    media = tmp_path / "media"
+    out = runs.execute(nb, "default", out_dir=tmp_path / "out", seed=2, media=media, threads=1)
+    metrics = json.loads((media / "tiny" / "metrics.json").read_text())
+    assert metrics["seed"] == 2 and metrics["threads"] == "1"
+    assert metrics["run"]["hash"] == runs.source_hash(nb) and metrics["run"]["seconds"] == out["seconds"]
+    assert runs.stamp(nb, media=media)["profile"] == "default"
+
+
+def test_execute_all_skips_a_current_notebook(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(runs, "is_current", lambda nb, profile: nb == "same.ipynb")
+    monkeypatch.setattr(runs, "source_hash", lambda nb: "h")
+    monkeypatch.setattr(runs, "execute", lambda nb, profile: calls.append(nb) or
+                        {"notebook": "x", "profile": profile, "seconds": 0.0})
+    runs._execute_all(["same.ipynb", "changed.ipynb"], "smoke", force=False)
+    assert calls == ["changed.ipynb"] and "not run" in capsys.readouterr().out
+    runs._execute_all(["same.ipynb"], "smoke", force=True)
+    assert calls == ["changed.ipynb", "same.ipynb"]
+
+
+def test_seeds_run_records_crashes_resumes_and_spreads(tmp_path, capsys, monkeypatch):
+    differences = tmp_path / "differences.json"
+    differences.write_text(json.dumps({"tiny": {"acc_minus_diff": ["headline.acc", "headline.diff.2"]}}))
+    monkeypatch.setattr(seeds, "DIFFERENCES_JSON", differences)
+    nb = tiny_notebook(tmp_path / "tiny.ipynb")
+    path = tmp_path / "seeds.json"
+    seeds.run_seeds([nb], seeds=[0, 1, 2, 3], jobs=2, path=path, scratch=tmp_path / "m")
+    entry = json.loads(path.read_text())["notebooks"]["tiny"]
+    assert entry["hash"] == runs.source_hash(nb) and set(entry["runs"]) == {"0", "1", "2", "3"}
+    assert entry["runs"]["3"]["status"] == "crashed" and "seed 3 breaks" in entry["runs"]["3"]["error"]
+    assert entry["runs"]["1"]["headline"]["acc"] == pytest.approx(0.91)
+    assert "curve.0" not in entry["runs"]["1"]["numbers"]  # curves stay out
+    assert "[1/4]" in capsys.readouterr().out
+
+    seeds.run_seeds([nb], seeds=[0, 1, 2, 3], jobs=1, path=path, scratch=tmp_path / "m")
+    assert "1 run(s) to do" in capsys.readouterr().out  # only the crashed one again
+
+    spread = seeds.spreads("tiny", {"run": {"hash": entry["hash"]}}, path=path)
+    acc = spread["headline"]["acc"]
+    assert (acc["n"], acc["min"], acc["max"]) == (3, pytest.approx(0.90), pytest.approx(0.92))
+    assert format(acc, ".2f") == "0.90 to 0.92 over 3 seeds (median 0.91); 1 more crashed"
+    assert str(spread["headline"]["word"]).startswith("tie in 2, lower in 1 of 3 seeds")
+    assert spread["headline"]["diff"]["2"]["sign"] == "on both sides of zero (2 of 3 seeds below)"
+    paired = spread["diff"]["acc_minus_diff"]  # per seed: 0.9 + 0.01 s - (s - 1.5)
+    assert paired["values"] == pytest.approx([2.4, 1.41, 0.42])
+    assert paired["sign"] == "above zero in every seed"
+    with pytest.raises(KeyError):
+        pdfs.fill("{{ seeds.headline.typo }}", {"seeds": spread})
+
+    stale = seeds.spreads("tiny", {"run": {"hash": "other"}}, path=path)
+    assert format(stale["headline"]["acc"], ".2f").startswith("stale")
+    assert pdfs.fill("{{ seeds.headline.new_key:.2f }}", {"seeds": stale}).startswith("stale")
+    missing = seeds.spreads("x", path=path)
+    assert "not yet run" in pdfs.fill("{{ seeds.headline.acc:.1f }}", {"seeds": missing})
+
+
+def test_spread_counts_targets_and_signs():
+    met = [seeds.meets({"a": v}, "a", {"at_least": 0.9}) for v in (0.95, 0.85, 0.91)]
+    spread = seeds.Spread([0.95, 0.85, 0.91], met, {"at_least": 0.9})
+    assert format(spread, ".2f").endswith("2 of 3 meet ≥ 0.90")
+    assert seeds.Spread([-2.0, -1.0])["sign"] == "below zero in every seed"
+    assert seeds.Spread([1.0, 0.5])["sign"] == "above zero in every seed"
+    assert seeds.meets({"ours": 110.0, "peer": 115.0}, "ours", {"below": "peer"}) is True
+    assert seeds.meets({"ours": 120.0, "peer": 115.0}, "ours", {"below": "peer"}) is False
+    assert seeds.meets({"ours": "n/a"}, "ours", {"at_most": 1}) is None
+
+
+def test_seeds_fields_tables_and_missed_targets(tmp_path, monkeypatch):
+    nb_dir = tmp_path / "notebooks"
+    nb_dir.mkdir()
+    nb = tiny_notebook(nb_dir / "tiny.ipynb")
+    runs_ = {str(s): {"status": "ok", "seconds": 10.0, "started": 100.0 * s,
+                      "headline": {"acc": 0.88 + 0.01 * s}, "numbers": {}} for s in range(5)}
+    path = tmp_path / "seeds.json"
+    path.write_text(json.dumps({"notebooks": {"tiny": {"hash": runs.source_hash(nb), "runs": runs_}}}))
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps({"tiny": {"headline.acc": {"at_least": 0.9}}}))
+    monkeypatch.setattr(seeds, "TARGETS_JSON", targets)
+    fields = seeds.seeds_fields(path, nb_dir)
+    assert "| tiny | acc | ≥ 0.90 | 0.9 | 0.88 to 0.92 | 3 of 5 |" in fields["tables"]["targets"]
+    assert fields["missed"] == "tiny acc (3 of 5)" and fields["n_met"] == 0
+    assert fields["wall_minutes"] == pytest.approx((400 + 10) / 60, abs=0.05)
+    assert "(current)" in fields["tables"]["runs"]
