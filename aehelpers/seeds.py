@@ -2,7 +2,7 @@
 
     python -m aehelpers seeds --seeds 0 1 2 3 4 notebooks/*.ipynb    # or: make seeds
     In a report:  {{ headline.auroc:.3f }} in this run; {{ seeds.headline.auroc:.3f }}
-                  -> 0.993 in this run; 0.981 to 0.995 over 5 seeds (median 0.990); 5 of 5 meet ≥ 0.95
+                  -> 0.993 in this run; 0.981 to 0.995 over 5 seeds, median 0.990; 5 of 5 meet ≥ 0.95
 
 `run_seeds` executes each notebook in the default profile once per seed (its `SEED` parameter)
 and keeps every run's numbers in bench/results/seeds.json: per notebook the source hash
@@ -75,9 +75,10 @@ def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict) -> None:
 def _one_seed(notebook: str, seed: int, threads: int | None, media: Path | None) -> dict:
     """Run one notebook at one seed with its figures in `media` (None: media/); its record."""
     started = time.time()
+    executed = Path(media).parent / "executed" if media else config.REPO_ROOT / "build" / "executed"
     try:
         seconds = execute(notebook, "default", seed=seed, media=media, threads=threads,
-                          out_dir=config.REPO_ROOT / "build" / "executed" / "seeds")["seconds"]
+                          out_dir=executed / "seeds")["seconds"]
     except Exception as error:  # a crash is a result too; the other runs go on
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # no terminal colours in the record
         last = text.strip().splitlines()[-1:] or [type(error).__name__]
@@ -177,7 +178,7 @@ def target_text(target: dict, spec: str = "") -> str:
 
 class Spread(dict):
     """One number over the seeds (n, min, median, max, meet, sign); formatted as text:
-    f"{spread:.2f}" -> '0.93 to 0.97 over 5 seeds (median 0.95); 4 of 5 meet ≥ 0.90'."""
+    f"{spread:.2f}" -> '0.93 to 0.97 over 5 seeds, median 0.95; 4 of 5 meet ≥ 0.90'."""
 
     def __init__(self, values, met=None, target=None, stale=False, crashed=0, note=None):
         values = list(values)
@@ -199,11 +200,11 @@ class Spread(dict):
         n, values = self["n"], self["values"]
         if "min" in self:
             fmt = lambda v: format(v, spec or ".3g")
-            text = (f"{fmt(self['min'])} to {fmt(self['max'])} over {n} seeds "
-                    f"(median {fmt(self['median'])})")
+            text = (f"{fmt(self['min'])} to {fmt(self['max'])} over {n} seeds, "
+                    f"median {fmt(self['median'])}")
         else:  # verdict words: how often each was said
             counts = {v: values.count(v) for v in dict.fromkeys(values)}
-            text = ", ".join(f"{v} in {c}" for v, c in counts.items()) + f" of {n} seeds"
+            text = ", ".join(f'"{v}" in {c}' for v, c in counts.items()) + f" of {n} seeds"
         if "meet" in self:
             text += f"; {self['meet']} meet {target_text(self.target, spec)}"
         if self["crashed"]:

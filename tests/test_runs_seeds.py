@@ -108,8 +108,8 @@ def test_seeds_run_records_crashes_resumes_and_spreads(tmp_path, capsys, monkeyp
     spread = seeds.spreads("tiny", {"run": {"hash": entry["hash"]}}, path=path)
     acc = spread["headline"]["acc"]
     assert (acc["n"], acc["min"], acc["max"]) == (3, pytest.approx(0.90), pytest.approx(0.92))
-    assert format(acc, ".2f") == "0.90 to 0.92 over 3 seeds (median 0.91); 1 more crashed"
-    assert str(spread["headline"]["word"]).startswith("tie in 2, lower in 1 of 3 seeds")
+    assert format(acc, ".2f") == "0.90 to 0.92 over 3 seeds, median 0.91; 1 more crashed"
+    assert str(spread["headline"]["word"]).startswith('"tie" in 2, "lower" in 1 of 3 seeds')
     assert spread["headline"]["diff"]["2"]["sign"] == "on both sides of zero (2 of 3 seeds below)"
     paired = spread["diff"]["acc_minus_diff"]  # per seed: 0.9 + 0.01 s - (s - 1.5)
     assert paired["values"] == pytest.approx([2.4, 1.41, 0.42])
