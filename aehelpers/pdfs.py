@@ -56,6 +56,7 @@ margin:
 header-includes: |
   ```{=typst}
   #show figure.where(kind: image): set figure(placement: auto)
+  #show figure.where(kind: table): set block(breakable: true)
   #show table: set par(justify: false)
   #show table: set text(size: 9pt)
   ```
@@ -87,13 +88,55 @@ def title_as_float(text: str) -> str:
     return (f"---\n{rest}\n---\n" if rest else "") + block + text[front.end():]
 
 
+RESULT_BOX = re.compile(r"^::: *result *\n(.*?)\n:::[ \t]*$", re.S | re.M)
+
+
+def result_box(text: str) -> str:
+    """Turn a `::: result` ... `:::` block into a shaded box on the page (typst #block)."""
+    open_, close = ("```{=typst}\n#block(fill: luma(238), inset: 9pt, radius: 3pt, width: 100%, "
+                    "breakable: false)[\n```\n\n", "\n\n```{=typst}\n]\n```")
+    return RESULT_BOX.sub(lambda m: open_ + m.group(1) + close, text)
+
+
+GLOSSARY_JSON = config.REPO_ROOT / "reports" / "glossary.json"
+# stated once in every report ({{ verdict_convention }}), so each verdict word means one thing
+VERDICT_CONVENTION = (
+    "A difference comes with its 95% interval. It is called (higher, lower, worse, ...) where the "
+    "interval leaves out 0, and *within the noise* (or *inside the noise*) where the interval holds 0; "
+    "an interval that ends within a hundredth of 0 is *borderline*. A range \"over 5 seeds\" is the "
+    "same number from five independent runs of the notebook (`make seeds`, `reports/seeds.pdf`): "
+    "a difference over seeds is called only where it has one sign in every seed, and a target "
+    "counts as met where at least 4 of 5 seeds meet it.")
+
+
+def glossary(text: str, path: Path = GLOSSARY_JSON) -> str:
+    """A Markdown list defining each glossary term (reports/glossary.json) that the text uses."""
+    terms = json.loads(path.read_text()) if path.exists() else {}
+    used = [(term, entry) for term, entry in terms.items()
+            if re.search(entry.get("pattern", r"\b" + re.escape(term) + r"\b"), text)]
+    return "\n".join(f"- **{term}**: {entry['means']}" for term, entry in used) or "(none)"
+
+
+def media_name(md_text: str, default: str) -> str:
+    """Which media/<name>/ a report reads: its front matter's `media:`, else its own name."""
+    front = re.match(r"---\n(.*?)\n---\n", md_text, re.S)
+    found = re.search(r"^media:\s*(\S+)\s*$", front.group(1), re.M) if front else None
+    return found.group(1) if found else default
+
+
 def build(md_path, pdf_path=None, media=None) -> Path:
-    """Fill reports/<name>.md from media/<name>/metrics.json and compile it to a PDF; return its path."""
+    """Fill reports/<name>.md from media/<name>/metrics.json and compile it to a PDF; return its path.
+
+    A report may read another notebook's media (front matter `media: 04_vae_kl`); the field
+    {{ glossary }} lists the glossary's terms that the report uses; `::: result` makes a box.
+    """
     import pypandoc
     import typst
 
     md_path = Path(md_path).resolve()
-    name = md_path.stem
+    md_text = md_path.read_text()
+    name = media_name(md_text, md_path.stem)
+    md_text = re.sub(r"^media:.*\n", "", md_text, count=1, flags=re.M)
     metrics_path = Path(media or config.REPO_ROOT / "media") / name / "metrics.json"
     if name == "seeds":  # the seeds run's own report: its fields come from seeds.json
         seeds.write_seeds_fields(metrics_path)
@@ -103,7 +146,10 @@ def build(md_path, pdf_path=None, media=None) -> Path:
     metrics = json.loads(metrics_path.read_text())
     if name != "seeds":  # each number's spread over the seeds run, beside this run's
         metrics["seeds"] = seeds.spreads(name, metrics)
-    text = fill(md_path.read_text(), metrics, str(metrics_path))
+    metrics["glossary"] = glossary(md_text)
+    metrics["verdict_convention"] = VERDICT_CONVENTION
+    metrics["targets_note"] = seeds.targets_note(name)
+    text = result_box(fill(md_text, metrics, str(metrics_path)))
     src = pypandoc.convert_text(PAGE_SETUP + title_as_float(text), "typst", format="markdown",
                                 extra_args=["--standalone"])
     typ = md_path.with_suffix(".typ")  # beside the .md, so ../media/... image paths resolve
@@ -141,23 +187,39 @@ def printed_text_pt(png_path, width_attr: str | None) -> float | None:
     return float(meta["aehelpers-min-text-pt"]) * printed_in / own_in
 
 
-def check_pdf(pdf_path, md_path=None, max_pages: int = 12) -> list[str]:
+MAX_PAGES = {"default": 10, "04_vae_kl": 8}  # what a teacher hands out; 04 is split in two
+# what a reader should never meet in a PDF: the project's internal ids of the students'
+# questions, plus-minus typed as "+-", "(s)" plurals, and a code generator's leftovers
+LEFTOVERS = {r"\b00[0-4]-[a-z]\b": "an internal question id", r"\+-": "'+-' (write ± or an interval)",
+             r"\w\(s\)": "an '(s)' plural", r"\b(?:nan|None|inf)\b": "a code leftover (nan/None/inf)",
+             r"\{\{": "an unfilled field"}
+
+
+def check_pdf(pdf_path, md_path=None, max_pages: int | None = None) -> list[str]:
     """What a reader would mind in a built report (empty list: nothing): page count, unfilled
-    {{ fields }}, pages left mostly empty, an orphaned last page, A4 size, missing figure files,
-    figure text under 8 pt at its printed size."""
+    {{ fields }}, internal ids and other leftovers, a missing result box on page 1, pages left
+    mostly empty, an orphaned last page, A4 size, missing figure files, figure text under 8 pt at
+    its printed size."""
     import pymupdf
 
     problems = []
     doc = pymupdf.open(str(pdf_path))
+    max_pages = max_pages or MAX_PAGES.get(Path(md_path or pdf_path).stem, MAX_PAGES["default"])
     if not 1 <= len(doc) <= max_pages:
         problems.append(f"{len(doc)} pages (expected 1 to {max_pages})")
+    if md_path is not None and RESULT_BOX.search(Path(md_path).read_text()):
+        first = " ".join(doc[0].get_text().split())
+        if "Verdict." not in first:
+            problems.append("page 1 does not show the result box's verdict")
+    whole = " ".join(page.get_text() for page in doc)
+    for pattern, what in LEFTOVERS.items():
+        found = re.search(pattern, whole)
+        if found:
+            problems.append(f"the text shows {what}: {whole[max(0, found.start() - 30):found.end() + 10]!r}")
     for i, page in enumerate(doc, start=1):
         w, h = page.rect.width, page.rect.height
         if abs(w - 595.3) > 2 or abs(h - 841.9) > 2:
             problems.append(f"page {i} is {w:.0f}x{h:.0f} pt, not A4")
-        text = page.get_text()
-        if "{{" in text:
-            problems.append(f"page {i} shows an unfilled field near {text[text.index('{{'):][:30]!r}")
         blocks = [b for b in page.get_text("blocks") if not b[4].strip().isdigit()]  # no page no.
         images = [r for info in page.get_images(full=True) for r in page.get_image_rects(info[0])]
         bottom = max([b[3] for b in blocks] + [r.y1 for r in images], default=0) / h

@@ -242,8 +242,10 @@ def labelled_points(points: dict, xlabel: str, ylabel: str, title: str | None = 
 def score_histograms(scores: dict, threshold: float | None = None, threshold_note: str = "",
                      xlabel: str = "anomaly score", title: str | None = None, bins: int = 30,
                      logx: bool = False):
-    """Overlaid density histograms of {group: scores}; a dashed line at threshold, labelled
-    with where the threshold came from (e.g. "threshold from normal validation data, FPR 5%")."""
+    """Overlaid histograms of {group: scores}, each bar the share of its group in that bin (so
+    groups of different sizes compare, and on a log axis a wide bin is not drawn flat, as a
+    density per unit score would be); a dashed line at threshold, labelled with where the
+    threshold came from (e.g. "threshold from normal validation data, FPR 5%")."""
     fig, ax = plt.subplots(figsize=(5.4, 3.2))
     arrays = {k: np.asarray(torch.as_tensor(v).detach().cpu(), dtype=float)
               for k, v in scores.items()}
@@ -254,13 +256,14 @@ def score_histograms(scores: dict, threshold: float | None = None, threshold_not
         ax.set_xscale("log")
     else:
         edges = np.linspace(everything.min(), everything.max(), bins + 1)
-    for label, s in arrays.items():  # density, so groups of different sizes compare
-        ax.hist(s, bins=edges, density=True, alpha=0.5, label=f"{label} (n={len(s)})")
+    for label, s in arrays.items():
+        ax.hist(s, bins=edges, weights=np.full(len(s), 1 / max(len(s), 1)), alpha=0.5,
+                label=f"{label} (n={len(s)})")
     if threshold is not None:
         note = f"threshold {threshold:.3g}" + (f"\n({threshold_note})" if threshold_note else "")
         ax.axvline(threshold, color="black", ls="--", lw=1.2, label=note)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("density")
+    ax.set_ylabel("share of the group")
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title)

@@ -216,7 +216,7 @@ def _build_all(reports, strict: bool) -> int:
 
     failed = 0
     for md in reports:
-        name = Path(md).stem
+        name = pdfs.media_name(Path(md).read_text(), Path(md).stem)  # 04_vae_kl_faces reads 04
         if not (config.REPO_ROOT / "notebooks" / f"{name}.ipynb").exists() and name not in (
                 "benchmarks", "seeds"):
             print(f"skipping {md}: no notebook {name}.ipynb")

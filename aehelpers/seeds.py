@@ -51,7 +51,7 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {"notebooks": {}}
 
 
-def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict) -> None:
+def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict, commit: str = "") -> None:
     """Merge one run into seeds.json under a lock (two workers may finish at once); atomic write."""
     import fcntl
 
@@ -62,7 +62,7 @@ def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict) -> None:
         entry = results["notebooks"].get(name, {})
         if entry.get("hash") != hash_:  # other code: its runs are no spread of this one
             entry = {"hash": hash_, "runs": {}}
-        entry.update(commit=git_commit(), modules=package_modules(notebook))
+        entry.update(commit=commit or git_commit(), modules=package_modules(notebook))
         entry["runs"][str(seed)] = run
         entry["runs"] = dict(sorted(entry["runs"].items(), key=lambda kv: int(kv[0])))
         results["notebooks"][name] = entry
@@ -108,7 +108,7 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
 
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    results, todo = _load(path), []
+    results, todo, commit = _load(path), [], git_commit()  # what was checked out at the start
     for nb in notebooks:
         name, hash_ = Path(nb).stem, source_hash(nb)
         done = results["notebooks"].get(name, {})
@@ -120,7 +120,7 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
             if (seed == 0 and scratch is None and media_run.get("hash") == hash_
                     and media_run.get("profile") == "default"):
                 metrics = json.loads((config.media_root("default") / name / "metrics.json").read_text())
-                _save_run(path, nb, hash_, 0, {
+                _save_run(path, nb, hash_, 0, commit=commit, run={
                     "status": "ok", "seconds": media_run.get("seconds"), "from": "media/",
                     "headline": metrics.get("headline", {}),
                     "numbers": {k: v for k, v in numbers(metrics).items()
@@ -138,7 +138,7 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
         for i, future in enumerate(as_completed(futures), start=1):
             nb, seed, hash_ = futures[future]
             run = future.result()
-            _save_run(path, nb, hash_, seed, run)
+            _save_run(path, nb, hash_, seed, run, commit)
             print(f"[{i}/{len(todo)}] {Path(nb).stem} seed {seed}: {run['status']} in "
                   f"{run['seconds']:.0f} s ({(time.time() - start) / 60:.1f} min so far)"
                   + (f": {run['error']}" if run["status"] == "crashed" else ""), flush=True)
@@ -274,6 +274,13 @@ def spreads(name: str, metrics: dict | None = None, path: Path = SEEDS_JSON) -> 
             node = child
         dict.__setitem__(node, key.split(".")[-1], Spread(values, met, target, stale, crashed))
     return tree
+
+
+def targets_note(name: str) -> str:
+    """One sentence per target of a report: the number, the target and where it comes from."""
+    targets = _load_targets().get(name, {})
+    return " ".join(f"{key.removeprefix('headline.').replace('_', ' ')} {target_text(t)}: {t['why']}."
+                    for key, t in targets.items()) or "This report has no numeric target."
 
 
 def _load_targets(path: Path | None = None) -> dict:

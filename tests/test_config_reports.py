@@ -169,6 +169,28 @@ def test_check_pdf_finds_orphan_pages_holes_and_missing_figures(tmp_path):
     assert pdfs.check_pdf(pdf, md) == []
 
 
+def test_check_pdf_finds_leftovers_and_a_missing_result_box(tmp_path):
+    md, pdf = _report(tmp_path, "As 002-k asked, the gap is 3 +- 1 over 2 seed(s); nan.")
+    problems = " | ".join(pdfs.check_pdf(pdf, md))
+    for what in ("internal question id", "'+-'", "'(s)' plural", "code leftover"):
+        assert what in problems, (what, problems)
+    box = "::: result\n**Task.** t.\n\n**Verdict.** It works.\n:::\n\nAfter the box."
+    md, pdf = _report(tmp_path, box)
+    assert pdfs.check_pdf(pdf, md) == []
+    md, pdf = _report(tmp_path, box.replace("**Verdict.**", "**In short.**"))
+    assert pdfs.check_pdf(pdf, md) == ["page 1 does not show the result box's verdict"]
+
+
+def test_result_box_glossary_and_media_name():
+    boxed = pdfs.result_box("x\n\n::: result\n**Verdict.** v\n:::\n\ny")
+    assert "#block(fill" in boxed and boxed.index("**Verdict.**") < boxed.rindex("]")
+    terms = pdfs.glossary("The test AUROC and the KL term, in nats.")
+    assert "**AUROC**" in terms and "**KL**" in terms and "**nats**" in terms
+    assert "PSNR" not in terms and "**ELBO**" not in terms
+    assert pdfs.media_name('---\ntitle: "x"\nmedia: 04_vae_kl\n---\n', "04_vae_kl_faces") == "04_vae_kl"
+    assert pdfs.media_name('---\ntitle: "x"\n---\n', "01_conv_ae") == "01_conv_ae"
+
+
 def test_check_pdf_finds_figure_text_too_small_at_print_size(tmp_path):
     import matplotlib.pyplot as plt
 

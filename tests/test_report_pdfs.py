@@ -1,8 +1,9 @@
 """Every report builds from the committed media/ into a PDF that a reader would not mind.
 
 `pdfs.check_pdf` checks what can be checked mechanically: A4 pages, a page count within
-bounds, no unfilled {{ field }}, every page but the last filled to 70%, no orphaned last page,
-every figure file present and no figure text under 8 pt at its printed size.
+bounds, no unfilled {{ field }}, internal id or '+-', the result box's verdict on page 1, every
+page but the last filled to 70%, no orphaned last page, every figure file present and no figure
+text under 8 pt at its printed size.
 """
 
 import pytest
@@ -14,7 +15,8 @@ REPORTS = sorted((config.REPO_ROOT / "reports").glob("*.md"))
 
 def test_there_is_a_report_for_every_notebook_and_the_benchmarks():
     notebooks = {p.stem for p in (config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
-    assert {p.stem for p in REPORTS} == notebooks | {"benchmarks", "seeds"}
+    media = {pdfs.media_name(p.read_text(), p.stem) for p in REPORTS}
+    assert media == notebooks | {"benchmarks", "seeds"}
 
 
 @pytest.mark.parametrize("md", REPORTS, ids=lambda p: p.stem)
@@ -30,3 +32,12 @@ def test_report_opens_with_key_findings(md):
     assert headings[0].lstrip("# ").strip() == "Key findings", headings[0]
     # a top-level section like the others, not a subsection of nothing ("## Key findings", "# Setup")
     assert headings[0].startswith("# "), headings[0]
+
+
+@pytest.mark.parametrize("md", REPORTS, ids=lambda p: p.stem)
+def test_report_opens_with_its_result_box(md):
+    body = md.read_text().split("# Key findings", 1)[1]
+    assert body.lstrip().startswith("::: result"), md.stem
+    box = body.split(":::", 2)[1]
+    for part in ("**Task.**", "**Data.**", "**Main number.**", "**Verdict.**"):
+        assert part in box, (md.stem, part)
