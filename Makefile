@@ -44,7 +44,7 @@ endif
 
 pdfs: setup
 ifneq ($(REPORTS),)
-	$(PY) -m aehelpers build --strict $(REPORTS)
+	$(PY) -m aehelpers build --strict $(if $(FORCE),--force) $(REPORTS)
 endif
 
 reports: notebooks pdfs

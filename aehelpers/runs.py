@@ -181,6 +181,7 @@ def main(argv=None) -> int:
     bu.add_argument("reports", nargs="+")
     bu.add_argument("--strict", action="store_true",
                     help="exit non-zero when a built PDF breaks a layout rule (check_pdf)")
+    bu.add_argument("--force", action="store_true", help="rebuild even PDFs newer than their inputs")
     args = parser.parse_args(argv)
     if args.command == "execute":
         return _execute_all(args.notebooks, args.profile, args.force)
@@ -189,7 +190,7 @@ def main(argv=None) -> int:
 
         seeds.run_seeds(args.notebooks, args.seeds, args.jobs)
         return 0
-    return _build_all(args.reports, args.strict)
+    return _build_all(args.reports, args.strict, args.force)
 
 
 def _execute_all(notebooks, profile: str, force: bool) -> int:
@@ -211,19 +212,37 @@ def _execute_all(notebooks, profile: str, force: bool) -> int:
     return 0
 
 
-def _build_all(reports, strict: bool) -> int:
+def pdf_inputs(md: Path, name: str) -> list[Path]:
+    """Every file a report's PDF is made from: its Markdown, its metrics and figures, the seeds
+    run and the files that fill or lay it out."""
+    from . import pdfs, seeds
+
+    media = config.REPO_ROOT / "media" / name
+    figures = [md.parent / ref for ref, _ in pdfs.FIGURE.findall(md.read_text())]
+    return [md, media / "metrics.json", *figures, seeds.SEEDS_JSON, seeds.TARGETS_JSON,
+            seeds.DIFFERENCES_JSON, pdfs.GLOSSARY_JSON, PACKAGE / "pdfs.py", PACKAGE / "seeds.py"]
+
+
+def _build_all(reports, strict: bool, force: bool = False) -> int:
     from . import pdfs
 
     failed = 0
-    for md in reports:
-        name = pdfs.media_name(Path(md).read_text(), Path(md).stem)  # 04_vae_kl_faces reads 04
+    for md in map(Path, reports):
+        name = pdfs.media_name(md.read_text(), md.stem)  # 04_vae_kl_faces reads 04_vae_kl
         if not (config.REPO_ROOT / "notebooks" / f"{name}.ipynb").exists() and name not in (
                 "benchmarks", "seeds"):
             print(f"skipping {md}: no notebook {name}.ipynb")
             continue
-        pdf = pdfs.build(md)
+        pdf = md.with_suffix(".pdf")
+        newest = max((p.stat().st_mtime for p in pdf_inputs(md, name) if p.exists()), default=0)
+        if not force and name != "seeds" and pdf.exists() and pdf.stat().st_mtime > newest:
+            print(f"{pdf} is newer than all it is made from: not rebuilt (FORCE=1 rebuilds it)")
+            continue
+        pdfs.build(md, pdf_path=pdf)
         problems = pdfs.check_pdf(pdf, md)
         print(f"built {pdf}" + "".join(f"\n  layout: {p}" for p in problems), flush=True)
+        if problems and strict:  # no PDF that breaks a rule is left behind to pass next time
+            pdf.unlink()
         failed += bool(problems)
     if failed and strict:
         print(f"{failed} report(s) break a layout rule")

@@ -151,3 +151,25 @@ def test_seeds_fields_tables_and_missed_targets(tmp_path, monkeypatch):
     assert fields["missed"] == "tiny acc (3 of 5)" and fields["n_met"] == 0
     assert fields["wall_minutes"] == pytest.approx((400 + 10) / 60, abs=0.05)
     assert "(current)" in fields["tables"]["runs"]
+
+
+def test_build_all_rebuilds_only_stale_pdfs_and_leaves_no_failing_one(tmp_path, monkeypatch):
+    md = tmp_path / "benchmarks.md"
+    md.write_text('---\ntitle: "b"\n---\n\nbody\n')
+    source = tmp_path / "metrics.json"
+    source.write_text("{}")
+    built, problems = [], []
+    monkeypatch.setattr(runs, "pdf_inputs", lambda md_, name: [md_, source])
+    monkeypatch.setattr(pdfs, "build", lambda md_, pdf_path: built.append(md_) or
+                        pdf_path.write_text("pdf"))
+    monkeypatch.setattr(pdfs, "check_pdf", lambda pdf, md_: list(problems))
+    assert runs._build_all([md], strict=True) == 0 and len(built) == 1
+    assert runs._build_all([md], strict=True) == 0 and len(built) == 1  # newer than its inputs
+    import os
+    later = md.with_suffix(".pdf").stat().st_mtime + 10
+    os.utime(source, (later, later))
+    assert runs._build_all([md], strict=True) == 0 and len(built) == 2  # an input changed
+    assert runs._build_all([md], strict=True, force=True) == 0 and len(built) == 3
+    problems.append("page 1 is half empty")
+    assert runs._build_all([md], strict=True, force=True) == 1
+    assert not md.with_suffix(".pdf").exists()  # removed, so the next run builds and fails again
