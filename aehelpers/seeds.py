@@ -200,8 +200,9 @@ class Spread(dict):
         n, values = self["n"], self["values"]
         if "min" in self:
             fmt = lambda v: format(v, spec or ".3g")
-            text = (f"{fmt(self['min'])} to {fmt(self['max'])} over {n} seeds, "
-                    f"median {fmt(self['median'])}")
+            text = (f"{fmt(self['min'])} in all {n} seeds" if fmt(self["min"]) == fmt(self["max"])
+                    else f"{fmt(self['min'])} to {fmt(self['max'])} over {n} seeds, "
+                         f"median {fmt(self['median'])}")
         else:  # verdict words: how often each was said
             counts = {v: values.count(v) for v in dict.fromkeys(values)}
             text = ", ".join(f'"{v}" in {c}' for v, c in counts.items()) + f" of {n} seeds"

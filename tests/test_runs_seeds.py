@@ -128,6 +128,7 @@ def test_spread_counts_targets_and_signs():
     met = [seeds.meets({"a": v}, "a", {"at_least": 0.9}) for v in (0.95, 0.85, 0.91)]
     spread = seeds.Spread([0.95, 0.85, 0.91], met, {"at_least": 0.9})
     assert format(spread, ".2f").endswith("2 of 3 meet ≥ 0.90")
+    assert format(seeds.Spread([1.0, 1.0, 0.9996]), ".3f") == "1.000 in all 3 seeds"
     assert seeds.Spread([-2.0, -1.0])["sign"] == "below zero in every seed"
     assert seeds.Spread([1.0, 0.5])["sign"] == "above zero in every seed"
     assert seeds.meets({"ours": 110.0, "peer": 115.0}, "ours", {"below": "peer"}) is True
