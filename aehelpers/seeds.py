@@ -87,7 +87,12 @@ def _one_seed(notebook: str, seed: int, threads: int | None, media: Path | None)
     metrics = json.loads((Path(media or config.media_root("default")) / Path(notebook).stem
                           / "metrics.json").read_text())
     return {"status": "ok", "seconds": seconds, "started": started, "threads": threads,
-            "headline": metrics.get("headline", {}),
+            **_kept(metrics)}
+
+
+def _kept(metrics: dict) -> dict:
+    """What seeds.json keeps of a run's metrics: its headline and its other numbers."""
+    return {"headline": metrics.get("headline", {}),
             "numbers": {k: v for k, v in numbers(metrics).items()
                         if not k.startswith(("headline.", "run."))}}
 
@@ -122,9 +127,7 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
                 metrics = json.loads((config.media_root("default") / name / "metrics.json").read_text())
                 _save_run(path, nb, hash_, 0, commit=commit, run={
                     "status": "ok", "seconds": media_run.get("seconds"), "from": "media/",
-                    "headline": metrics.get("headline", {}),
-                    "numbers": {k: v for k, v in numbers(metrics).items()
-                                if not k.startswith(("headline.", "run."))}})
+                    **_kept(metrics)})
                 continue
             todo.append((str(nb), seed, hash_))
     todo.sort(key=lambda job: job[1])  # seed by seed: seed 0 (media/) first, an even tail
