@@ -1,0 +1,253 @@
+"""One independent judge of generated digits, with the field's sample metrics.
+
+    ev = evaluate.evaluator(train_set, test_set)        # trained once, cached under build/evaluator/
+    ceiling = evaluate.judge(ev, val.x, val.y, reference=val, test=test)   # real digits: the ceiling
+    scores = evaluate.judge(ev, samples, labels, reference=val, test=test)
+    # {'accuracy', 'per_class', 'worst', 'precision', 'recall', 'kid', 'diversity', 'cas'}
+
+The evaluator is a digit classifier of its own architecture (no notebook's judge), trained on the
+training split only, with shifts, small rotations and blur, so that a VAE's soft strokes are not
+a class of their own. It only reports: it is never part of a loss and never picks a checkpoint,
+step, weight, recipe or seed. Its metrics, each to be set beside the same number for held-out real
+digits:
+
+- accuracy (all, per class, worst): the evaluator reads the digit asked for;
+- precision and recall (Kynkaanniemi et al. 2019, k = 5) in its feature space: samples inside the
+  real digits' manifold, and real digits inside the samples' (collapse shows as recall near 0);
+- KID (Binkowski et al. 2018): unbiased MMD with a cubic kernel on features standardised on the
+  real set; 0 when the two match;
+- diversity: within-class spread of the samples' features over that of real digits;
+- CAS (Ravuri & Vinyals 2019): a classifier trained on the samples, tested on real test digits.
+
+Introduced for notebooks 04-06 (the generative ones); imports train and metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import config
+from .metrics import gaussian_blur
+from .train import predict
+
+SIZE = 28  # the evaluator reads 28x28 grey digits; other sizes are resized to this
+CACHE = config.REPO_ROOT / "build" / "evaluator"
+
+
+# ---------------------------------------------------------------------------- the network
+
+
+class Evaluator(nn.Module):
+    """Two conv blocks (32 and 64 channels, 28 -> 14 -> 7), a 128-number feature layer, 10 logits."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        block = lambda c_in, c_out: nn.Sequential(  # conv, conv, pool: 28x28 => 14x14 => 7x7
+            nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+            nn.MaxPool2d(2))
+        self.body = nn.Sequential(block(1, 32), block(32, 64), nn.Flatten(),
+                                  nn.Linear(64 * 7 * 7, 128), nn.ReLU())
+        self.head = nn.Linear(128, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 128 features the sample metrics compare, of x (N, 1, H, W) in [0, 1]."""
+        return self.body(to_evaluator_size(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def to_evaluator_size(x: torch.Tensor) -> torch.Tensor:
+    """Grey (N, 1, 28, 28): colour averaged to grey, other sizes resized (bilinear, antialiased)."""
+    if x.shape[1] != 1:
+        x = x.mean(1, keepdim=True)
+    if x.shape[-2:] != (SIZE, SIZE):
+        x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", antialias=True, align_corners=False)
+    return x
+
+
+def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random shifts (up to 2 px), rotations (up to 10 degrees) and, for half the images, a blur
+    of sigma up to 1 px: what handwriting and a decoder's softness vary, not what a digit is."""
+    n = len(x)
+    draw = lambda *shape: torch.rand(*shape, generator=generator).to(x.device)
+    angle = (draw(n) * 2 - 1) * math.radians(10)
+    shift = (draw(n, 2) * 2 - 1) * (2 / (SIZE / 2))  # affine_grid works in [-1, 1] coordinates
+    theta = torch.stack([torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], 1),
+                         torch.stack([angle.sin(), angle.cos(), shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
+    sharp = draw(n) < 0.5  # half the batch stays sharp; the others get sigma in (0.2, 1] px
+    blurred = gaussian_blur(x, 0.2 + 0.8 * draw(n))
+    return torch.where(sharp[:, None, None, None], x, blurred).clamp(0, 1)
+
+
+# ---------------------------------------------------------------------------- training and cache
+
+
+def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int = 0,
+                     augmented: bool = True, batch_size: int = 128, device=None) -> Evaluator:
+    """A fresh Evaluator trained for `steps` Adam steps on (x, y); returned in eval mode."""
+    device = torch.device(device) if device else config.pick_device()
+    torch.manual_seed(seed)
+    model = Evaluator().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    generator = torch.Generator().manual_seed(seed)
+    x, y = to_evaluator_size(x), y.long()
+    for _ in range(steps):
+        idx = torch.randint(len(x), (batch_size,), generator=generator)
+        xb, yb = x[idx].to(device), y[idx].to(device)
+        if augmented:
+            xb = augment(xb, generator)
+        loss = F.cross_entropy(model(xb), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+def _key(train_set, steps: int, batch_size: int) -> str:
+    """What the cached evaluator depends on: its training images and labels, steps, batch, code."""
+    h = hashlib.sha256()
+    h.update(train_set.x.numpy().tobytes())
+    h.update(train_set.y.numpy().tobytes())
+    h.update(f"{steps} {batch_size}".encode() + Path(__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def evaluator(train_set, test_set=None, steps: int = 1500, batch_size: int = 128,
+              cache: Path | None = CACHE) -> Evaluator:
+    """The evaluator for this training split: loaded from build/evaluator/ when the same images,
+    steps and code trained it before, else trained (a few minutes on 2 CPU cores) and saved.
+    With a test set, its accuracy there is stored beside it (`evaluator.test_accuracy`)."""
+    path = (Path(cache) / f"evaluator-{_key(train_set, steps, batch_size)}.pt") if cache else None
+    model = Evaluator()
+    if path is not None and path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["state"])
+        model.test_accuracy = saved.get("test_accuracy")
+        return model.eval()
+    model = train_classifier(train_set.x, train_set.y, steps, batch_size=batch_size).cpu()
+    model.test_accuracy = (accuracy(model, test_set.x, test_set.y)[0] if test_set is not None
+                           else None)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"state": model.state_dict(), "test_accuracy": model.test_accuracy}, tmp)
+        tmp.replace(path)  # atomic: two notebooks training at once never read half a file
+    return model
+
+
+# ---------------------------------------------------------------------------- the metrics
+
+
+def accuracy(model: Evaluator, x: torch.Tensor, y: torch.Tensor) -> tuple[float, dict]:
+    """(share read as their label, {class: share}) of images x with labels y."""
+    pred = predict(model, x).argmax(1)
+    y = torch.as_tensor(y).long()
+    per_class = {int(c): (pred[y == c] == c).float().mean().item() for c in y.unique()}
+    return (pred == y).float().mean().item(), per_class
+
+
+def features(model: Evaluator, x: torch.Tensor) -> torch.Tensor:
+    """The evaluator's 128 features of x, on the CPU."""
+    return predict(model, x, fn=model.features)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tuple[float, float]:
+    """Kynkaanniemi et al. 2019: precision, the share of fake features inside some real feature's
+    ball (radius: its distance to its k-th nearest real neighbour); recall, the same with roles
+    swapped."""
+    def radii(f):  # distance to the k-th nearest neighbour, itself excluded
+        d = torch.cdist(f, f)
+        return d.kthvalue(min(k + 1, len(f)), dim=1).values
+
+    def inside(points, centres, r):
+        return (torch.cdist(points, centres) <= r[None, :]).any(1).float().mean().item()
+
+    real, fake = real.double(), fake.double()
+    return inside(fake, real, radii(real)), inside(real, fake, radii(fake))
+
+
+def kid(real: torch.Tensor, fake: torch.Tensor, subset: int = 500, subsets: int = 20,
+        seed: int = 0) -> float:
+    """Kernel inception distance (Binkowski et al. 2018) on features standardised on the real
+    set: the unbiased MMD^2 with kernel (a.b / d + 1)^3, averaged over random subsets."""
+    mean, std = real.mean(0), real.std(0).clamp_min(1e-6)
+    real, fake = ((real - mean) / std).double(), ((fake - mean) / std).double()
+    d, m = real.shape[1], min(subset, len(real), len(fake))
+    generator = torch.Generator().manual_seed(seed)
+    kernel = lambda a, b: (a @ b.T / d + 1) ** 3
+    total = 0.0
+    for _ in range(subsets):
+        r = real[torch.randperm(len(real), generator=generator)[:m]]
+        f = fake[torch.randperm(len(fake), generator=generator)[:m]]
+        krr, kff, krf = kernel(r, r), kernel(f, f), kernel(r, f)
+        off = lambda k: (k.sum() - k.diagonal().sum()) / (m * (m - 1))
+        total += (off(krr) + off(kff) - 2 * krf.mean()).item()
+    return total / subsets
+
+
+def diversity(feats: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean pairwise feature distance within each class, averaged over classes."""
+    y = torch.as_tensor(y)
+    spreads = [torch.pdist(feats[y == c]).mean() for c in y.unique() if (y == c).sum() > 1]
+    return torch.stack(spreads).mean().item() if spreads else 0.0
+
+
+def cas(x: torch.Tensor, y: torch.Tensor, test_set, steps: int = 600, seed: int = 0) -> float:
+    """Classification accuracy score: a classifier trained on (x, y) alone, read on real test digits."""
+    model = train_classifier(x, y, steps, seed=seed, augmented=False).cpu()
+    return accuracy(model, test_set.x, test_set.y)[0]
+
+
+def judge(model: Evaluator, x: torch.Tensor, y: torch.Tensor, reference, test=None,
+          cas_steps: int = 600, k: int = 5) -> dict:
+    """Every metric of x (labels y) against the real `reference` set; CAS on `test` when given.
+
+    Judge held-out real digits the same way (x = reference's images) to get the ceiling.
+    """
+    acc, per_class = accuracy(model, x, y)
+    real_f, fake_f = features(model, reference.x), features(model, x)
+    precision, recall = precision_recall(real_f, fake_f, k=k)
+    out = {"accuracy": acc, "per_class": per_class, "worst": min(per_class.values()),
+           "precision": precision, "recall": recall, "kid": kid(real_f, fake_f),
+           "diversity": diversity(fake_f, y) / max(diversity(real_f, reference.y), 1e-12)}
+    if test is not None:
+        out["cas"] = cas(x, y, test, steps=cas_steps)
+    return out
+
+
+def save_samples(path, x: torch.Tensor, y: torch.Tensor) -> Path:
+    """The judged samples as uint8 images with their labels (npz), so anyone can judge them again."""
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, images=(x.clamp(0, 1) * 255).round().to(torch.uint8).numpy(),
+                        labels=torch.as_tensor(y).numpy())
+    return path
+
+
+def load_samples(path) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images in [0, 1], labels) saved by `save_samples`."""
+    import numpy as np
+
+    with np.load(path) as f:
+        return torch.from_numpy(f["images"]).float() / 255, torch.from_numpy(f["labels"]).long()
+
+
+def describe(model: Evaluator) -> str:
+    """One line for a report: what the evaluator is and how well it reads real test digits."""
+    acc = getattr(model, "test_accuracy", None)
+    return ("an independent CNN (two conv blocks, trained on the training split with shifts, "
+            "rotations and blur)" + (f", {acc:.3f} on real test digits" if acc is not None else ""))
+
+

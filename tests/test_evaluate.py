@@ -1,0 +1,86 @@
+"""evaluate: the independent judge of generated digits and the field's sample metrics."""
+
+import pytest
+import torch
+
+from aehelpers import data, evaluate
+
+
+def clusters(n_per_class=60, classes=10, dim=8, spread=0.3, seed=0):
+    """Features in well-separated Gaussian clusters, one per class, and their labels."""
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(classes, dim, generator=g) * 5
+    y = torch.arange(classes).repeat_interleave(n_per_class)
+    return centres[y] + spread * torch.randn(len(y), dim, generator=g), y
+
+
+def test_precision_recall_real_against_real_is_high_and_collapse_has_no_recall():
+    real, _ = clusters(n_per_class=100, seed=0)
+    both = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(1))]
+    precision, recall = evaluate.precision_recall(both[:500], both[500:])  # two halves of one set
+    assert precision > 0.85 and recall > 0.85
+    # one repeated sample per class: every sample lies on the real manifold, it covers none of it
+    real_x, real_y = clusters(seed=0)
+    prototypes = torch.stack([real_x[real_y == c][0] for c in range(10)])
+    collapsed = prototypes.repeat_interleave(60, 0)
+    precision, recall = evaluate.precision_recall(real_x, collapsed)
+    assert precision == 1.0 and recall < 0.05
+
+
+def test_kid_is_near_zero_for_one_distribution_and_grows_with_a_shift():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(400, 16, generator=g), torch.randn(400, 16, generator=g)
+    same, shifted = evaluate.kid(a, b, subset=200, subsets=5), evaluate.kid(a, b + 1.0, subset=200, subsets=5)
+    assert abs(same) < 0.05 and shifted > 10 * max(abs(same), 0.01)
+
+
+def test_diversity_is_within_class_spread():
+    x, y = clusters(spread=0.3)
+    wide, _ = clusters(spread=0.6)
+    assert evaluate.diversity(wide, y) == pytest.approx(2 * evaluate.diversity(x, y), rel=0.1)
+    assert evaluate.diversity(torch.zeros(20, 4), torch.arange(2).repeat(10)) == 0.0
+
+
+def test_augment_keeps_shape_and_range_and_moves_pixels():
+    x = torch.zeros(16, 1, 28, 28)
+    x[:, :, 10:18, 12:16] = 1.0
+    out = evaluate.augment(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert (out - x).abs().amax((1, 2, 3)).min() > 0.05  # every image changed
+
+
+def test_to_evaluator_size_resizes_and_greys():
+    out = evaluate.to_evaluator_size(torch.rand(2, 3, 16, 16))
+    assert out.shape == (2, 1, 28, 28)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    train, val, test = data.mnist_splits("smoke")
+    return train, val, test
+
+
+def test_evaluator_reads_digits_is_cached_and_judges_the_ceiling(digits, tmp_path, monkeypatch):
+    train, val, test = digits
+    ev = evaluate.evaluator(train, test, steps=60, batch_size=32, cache=tmp_path)
+    assert ev.test_accuracy > 0.5  # 60 steps of 32 smoke digits: well above chance (0.1)
+    calls = []
+    monkeypatch.setattr(evaluate, "train_classifier", lambda *a, **k: calls.append(1))
+    again = evaluate.evaluator(train, test, steps=60, batch_size=32, cache=tmp_path)  # cached
+    assert calls == [] and again.test_accuracy == ev.test_accuracy
+    real = evaluate.judge(ev, val.x, val.y, reference=test)  # held-out real digits: the ceiling
+    assert real["precision"] > 0.8 and real["recall"] > 0.8 and abs(real["kid"]) < 0.05
+    assert real["diversity"] == pytest.approx(1.0, abs=0.15)
+    assert real["worst"] <= real["accuracy"] <= 1.0 and set(real["per_class"]) == set(range(10))
+    one_each = torch.cat([val.x[val.y == c][:1].repeat(20, 1, 1, 1) for c in range(10)])
+    labels = torch.arange(10).repeat_interleave(20)
+    collapsed = evaluate.judge(ev, one_each, labels, reference=test)
+    assert collapsed["precision"] > 0.8 and collapsed["recall"] < 0.2 and collapsed["kid"] > real["kid"]
+    assert collapsed["diversity"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_save_and_load_samples_round_trip(tmp_path):
+    x, y = torch.rand(5, 1, 28, 28), torch.arange(5)
+    back_x, back_y = evaluate.load_samples(evaluate.save_samples(tmp_path / "s.npz", x, y))
+    assert back_x.shape == x.shape and (back_x - x).abs().max() <= 0.5 / 255 + 1e-6
+    assert torch.equal(back_y, y)
