@@ -148,7 +148,7 @@ def build(md_path, pdf_path=None, media=None) -> Path:
         metrics["seeds"] = seeds.spreads(name, metrics)
     metrics["glossary"] = glossary(md_text)
     metrics["verdict_convention"] = VERDICT_CONVENTION
-    metrics["targets_note"] = seeds.targets_note(name)
+    metrics["targets_note"] = seeds.targets_note(name, md_text)
     text = result_box(fill(md_text, metrics, str(metrics_path)))
     src = pypandoc.convert_text(PAGE_SETUP + title_as_float(text), "typst", format="markdown",
                                 extra_args=["--standalone"])

@@ -280,9 +280,11 @@ def spreads(name: str, metrics: dict | None = None, path: Path = SEEDS_JSON) -> 
     return tree
 
 
-def targets_note(name: str) -> str:
-    """One sentence per target of a report: the number, the target and where it comes from."""
-    targets = _load_targets().get(name, {})
+def targets_note(name: str, text: str | None = None) -> str:
+    """One sentence per target of a report: the number, the target and where it comes from (with
+    `text`, only the targets whose number the report's text quotes)."""
+    targets = {key: t for key, t in _load_targets().get(name, {}).items()
+               if text is None or key in text}
     return " ".join(f"{key.removeprefix('headline.').replace('_', ' ')} {target_text(t)}: {t['why']}."
                     for key, t in targets.items()) or "This report has no numeric target."
 
@@ -327,7 +329,7 @@ def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT
                               f"({spread.get('meet', 'not measured')})")
         for key in sorted({k for r in runs.values() for k in r if k.startswith("headline.")}):
             values = [r[key] for r in runs.values() if key in r]
-            if all(_is_number(v) for v in values):
+            if _varies(key, values):
                 rows_h.append({"notebook": name, "number": key.removeprefix("headline."),
                                "median": _short(statistics.median(values)),
                                "range": f"{_short(min(values))} to {_short(max(values))}",
@@ -345,6 +347,16 @@ def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT
         "n_targets": len(rows_t), "n_met": len(rows_t) - len(missed),
         "commits": ", ".join(sorted({e.get("commit", "?") for e in results.values()})),
     }
+
+
+INTERVAL_PARTS = re.compile(r"(_ci|\.low|\.high|_low|_high|\.\d)$|_ci\.")
+
+
+def _varies(key: str, values: list) -> bool:
+    """A headline number worth a row over the seeds: numeric, not one end of an interval, and not
+    the same in every seed (settings, floors and chance are)."""
+    return (all(_is_number(v) for v in values) and not INTERVAL_PARTS.search(key)
+            and len({round(v, 9) for v in values}) > 1)
 
 
 def _short(v) -> str:
