@@ -313,24 +313,24 @@ def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT
         seconds = [r["seconds"] for r in all_runs.values() if r.get("seconds") is not None]
         starts += [r["started"] for r in all_runs.values() if "started" in r]
         ends += [r["started"] + r["seconds"] for r in all_runs.values() if "started" in r]
-        rows_r.append({"notebook": name, "seeds": ", ".join(all_runs),
+        rows_r.append({"notebook": _words(name), "seeds": ", ".join(all_runs),
                        "crashed": sum(r.get("status") == "crashed" for r in all_runs.values()),
                        "median run (s)": f"{statistics.median(seconds):.0f}" if seconds else "-",
                        "code": entry.get("hash", "?") + (" (stale)" if stale else " (current)")})
         for key, target in targets.get(name, {}).items():
             met = [m for m in (meets(r, key, target) for r in runs.values()) if m is not None]
             spread = Spread([r[key] for r in runs.values() if key in r], met, target)
-            rows_t.append({"notebook": name, "number": key.removeprefix("headline."),
+            rows_t.append({"notebook": _words(name), "number": _words(key.removeprefix("headline.")),
                            "target": target_text(target), "median": _short(spread.get("median")),
                            "range": f"{_short(spread.get('min'))} to {_short(spread.get('max'))}",
                            "seeds meeting it": spread.get("meet", "-")})
             if not met or spread["met"] < 0.8 * len(met):  # a target holds in 4 of 5 seeds
-                missed.append(f"{name} {key.removeprefix('headline.')} "
-                              f"({spread.get('meet', 'not measured')})")
+                missed.append(f"{_words(name)}: {_words(key.removeprefix('headline.'))} "
+                              f"({spread.get('meet', 'not measured')} seeds)")
         for key in sorted({k for r in runs.values() for k in r if k.startswith("headline.")}):
             values = [r[key] for r in runs.values() if key in r]
             if _varies(key, values):
-                rows_h.append({"notebook": name, "number": key.removeprefix("headline."),
+                rows_h.append({"notebook": _words(name), "number": _words(key.removeprefix("headline.")),
                                "median": _short(statistics.median(values)),
                                "range": f"{_short(min(values))} to {_short(max(values))}",
                                "seeds": len(values)})
@@ -357,6 +357,11 @@ def _varies(key: str, values: list) -> bool:
     the same in every seed (settings, floors and chance are)."""
     return (all(_is_number(v) for v in values) and not INTERVAL_PARTS.search(key)
             and len({round(v, 9) for v in values}) > 1)
+
+
+def _words(name: str) -> str:
+    """'06_gan_csp' -> '06 gan csp': names that a table can wrap."""
+    return name.replace("_", " ")
 
 
 def _short(v) -> str:

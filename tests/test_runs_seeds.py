@@ -149,7 +149,7 @@ def test_seeds_fields_tables_and_missed_targets(tmp_path, monkeypatch):
     monkeypatch.setattr(seeds, "TARGETS_JSON", targets)
     fields = seeds.seeds_fields(path, nb_dir)
     assert "| tiny | acc | ≥ 0.90 | 0.9 | 0.88 to 0.92 | 3 of 5 |" in fields["tables"]["targets"]
-    assert fields["missed"] == "tiny acc (3 of 5)" and fields["n_met"] == 0
+    assert fields["missed"] == "tiny: acc (3 of 5 seeds)" and fields["n_met"] == 0
     assert fields["wall_minutes"] == pytest.approx((400 + 10) / 60, abs=0.05)
     assert "(current)" in fields["tables"]["runs"]
 
