@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from aehelpers import config, pdfs, runs, seeds
+from aehelpers import cli, config, pdfs, runs, seeds
 
 TINY = """import os
 from aehelpers import config, reports
@@ -82,9 +82,9 @@ def test_execute_all_skips_a_current_notebook(monkeypatch, capsys):
     monkeypatch.setattr(runs, "source_hash", lambda nb: "h")
     monkeypatch.setattr(runs, "execute", lambda nb, profile: calls.append(nb) or
                         {"notebook": "x", "profile": profile, "seconds": 0.0})
-    runs._execute_all(["same.ipynb", "changed.ipynb"], "smoke", force=False)
+    cli._execute_all(["same.ipynb", "changed.ipynb"], "smoke", force=False)
     assert calls == ["changed.ipynb"] and "not run" in capsys.readouterr().out
-    runs._execute_all(["same.ipynb"], "smoke", force=True)
+    cli._execute_all(["same.ipynb"], "smoke", force=True)
     assert calls == ["changed.ipynb", "same.ipynb"]
 
 
@@ -160,17 +160,17 @@ def test_build_all_rebuilds_only_stale_pdfs_and_leaves_no_failing_one(tmp_path, 
     source = tmp_path / "metrics.json"
     source.write_text("{}")
     built, problems = [], []
-    monkeypatch.setattr(runs, "pdf_inputs", lambda md_, name: [md_, source])
+    monkeypatch.setattr(cli, "pdf_inputs", lambda md_, name: [md_, source])
     monkeypatch.setattr(pdfs, "build", lambda md_, pdf_path: built.append(md_) or
                         pdf_path.write_text("pdf"))
     monkeypatch.setattr(pdfs, "check_pdf", lambda pdf, md_: list(problems))
-    assert runs._build_all([md], strict=True) == 0 and len(built) == 1
-    assert runs._build_all([md], strict=True) == 0 and len(built) == 1  # newer than its inputs
+    assert cli._build_all([md], strict=True) == 0 and len(built) == 1
+    assert cli._build_all([md], strict=True) == 0 and len(built) == 1  # newer than its inputs
     import os
     later = md.with_suffix(".pdf").stat().st_mtime + 10
     os.utime(source, (later, later))
-    assert runs._build_all([md], strict=True) == 0 and len(built) == 2  # an input changed
-    assert runs._build_all([md], strict=True, force=True) == 0 and len(built) == 3
+    assert cli._build_all([md], strict=True) == 0 and len(built) == 2  # an input changed
+    assert cli._build_all([md], strict=True, force=True) == 0 and len(built) == 3
     problems.append("page 1 is half empty")
-    assert runs._build_all([md], strict=True, force=True) == 1
+    assert cli._build_all([md], strict=True, force=True) == 1
     assert not md.with_suffix(".pdf").exists()  # removed, so the next run builds and fails again
