@@ -33,7 +33,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import config
-from .metrics import gaussian_blur
+from .metrics import accuracy as share_right
+from .metrics import gaussian_blur, mean_pairwise_distance
 from .train import predict
 
 SIZE = 28  # the evaluator reads 28x28 grey digits; other sizes are resized to this
@@ -152,8 +153,8 @@ def accuracy(model: Evaluator, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     """(share read as their label, {class: share}) of images x with labels y."""
     pred = predict(model, x).argmax(1)
     y = torch.as_tensor(y).long()
-    per_class = {int(c): (pred[y == c] == c).float().mean().item() for c in y.unique()}
-    return (pred == y).float().mean().item(), per_class
+    per_class = {int(c): share_right(pred[y == c], y[y == c]) for c in y.unique()}
+    return share_right(pred, y), per_class
 
 
 def features(model: Evaluator, x: torch.Tensor) -> torch.Tensor:
@@ -196,10 +197,11 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subset: int = 500, subsets: int 
 
 
 def diversity(feats: torch.Tensor, y: torch.Tensor) -> float:
-    """Mean pairwise feature distance within each class, averaged over classes."""
+    """Mean pairwise feature distance within each class (metrics.mean_pairwise_distance),
+    averaged over classes."""
     y = torch.as_tensor(y)
-    spreads = [torch.pdist(feats[y == c]).mean() for c in y.unique() if (y == c).sum() > 1]
-    return torch.stack(spreads).mean().item() if spreads else 0.0
+    spreads = [mean_pairwise_distance(feats[y == c]) for c in y.unique() if (y == c).sum() > 1]
+    return sum(spreads) / len(spreads) if spreads else 0.0
 
 
 def cas(x: torch.Tensor, y: torch.Tensor, test_set, steps: int = 600, seed: int = 0) -> float:
