@@ -16,7 +16,7 @@ ALLOWED = {
     "plots": {"config"}, "reports": {"config"},
     "anomaly": {"config", "metrics", "train"}, "positions": {"config", "data", "sets", "train"},
     "gan": {"config", "metrics", "blocks", "train"}, "wells": {"config", "data", "sets"},
-    "evaluate": {"config", "metrics", "train"}, "debug": {"blocks"},
+    "evaluate": {"config", "metrics", "plots", "train"}, "debug": {"blocks"},
     # running notebooks and building the reports: never imported by a notebook
     "runs": {"config"}, "seeds": {"config", "runs", "reports"}, "pdfs": {"config", "seeds"},
     "cli": {"config", "pdfs", "runs", "seeds"},

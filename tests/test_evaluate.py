@@ -60,6 +60,14 @@ def digits():
     return train, val, test
 
 
+@pytest.fixture(scope="module")
+def small_evaluator(digits, tmp_path_factory):
+    """One evaluator of 60 steps on the smoke digits, shared by the tests that only read."""
+    train, _, test = digits
+    return evaluate.evaluator(train, test, steps=60, batch_size=32,
+                              cache=tmp_path_factory.mktemp("evaluator"))
+
+
 def test_evaluator_reads_digits_is_cached_and_judges_the_ceiling(digits, tmp_path, monkeypatch):
     train, val, test = digits
     ev = evaluate.evaluator(train, test, steps=60, batch_size=32, cache=tmp_path)
@@ -84,3 +92,37 @@ def test_save_and_load_samples_round_trip(tmp_path):
     back_x, back_y = evaluate.load_samples(evaluate.save_samples(tmp_path / "s.npz", x, y))
     assert back_x.shape == x.shape and (back_x - x).abs().max() <= 0.5 / 255 + 1e-6
     assert torch.equal(back_y, y)
+
+
+def test_unconditional_judge_reports_coverage_and_class_balance(digits, small_evaluator):
+    _, val, test = digits
+    ev = small_evaluator
+    real = evaluate.judge(ev, val.x, None, reference=test)
+    assert set(real) == {"precision", "recall", "kid", "diversity", "class_balance"}
+    assert 0.0 < real["class_balance"] <= 10 * (val.y == val.y.mode().values).float().mean()
+    ones = val.x[val.y == 1][:1].repeat(100, 1, 1, 1)  # one image, a hundred times
+    one_digit = evaluate.judge(ev, ones, None, reference=test)
+    assert one_digit["class_balance"] == 0.0 and one_digit["recall"] < 0.2
+    assert one_digit["diversity"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_ceiling_judges_real_digits_once_then_reads_its_cache(digits, small_evaluator, tmp_path,
+                                                              monkeypatch):
+    _, val, test = digits
+    ev = small_evaluator
+    first = evaluate.ceiling(ev, val, test, test, cas_steps=20, cache=tmp_path)
+    assert set(first["per_class"]) == set(range(10)) and 0 < first["cas"] <= 1
+    monkeypatch.setattr(evaluate, "judge", lambda *a, **k: pytest.fail("not cached"))
+    assert evaluate.ceiling(ev, val, test, test, cas_steps=20, cache=tmp_path) == first
+
+
+def test_read_and_read_grid_caption_every_image(digits, small_evaluator):
+    _, val, test = digits
+    ev = small_evaluator
+    texts = evaluate.read(ev, val.x[:4])
+    assert len(texts) == 4 and all(t.split()[0].isdigit() and 0 < float(t.split()[1]) <= 1
+                                   for t in texts)
+    fig = evaluate.read_grid(ev, [val.x[:3], val.x[3:5]], row_titles=["a", "b"])
+    labels = [ax.get_xlabel() for ax in fig.axes]
+    assert labels[:3] == evaluate.read(ev, val.x[:3]) and labels[3:5] == evaluate.read(ev, val.x[3:5])
+    assert labels[5] == ""  # the empty third cell of the short row
