@@ -405,3 +405,11 @@ def test_blemish_darkens_one_spot_and_is_seeded():
     assert torch.equal(noise.blemish(x, darkness=0.0), x)
     with pytest.raises(ValueError, match="darkness"):
         noise.blemish(x, darkness=1.5)
+
+
+@pytest.mark.parametrize("fpr", [0.0, 0.05, 0.2, 0.5])
+def test_threshold_with_tied_scores_never_flags_more_than_fpr(fpr):
+    scores = np.random.default_rng(0).integers(0, 5, size=200).astype(float)  # many ties
+    t = anomaly.threshold_at_fpr(scores, fpr)
+    assert np.mean(scores > t) <= fpr + 1e-12
+    assert anomaly.threshold_at_fpr(np.ones(10), 0.3) == 1.0  # all tied: nothing flagged

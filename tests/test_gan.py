@@ -134,9 +134,27 @@ def test_fit_gan_one_epoch_finite_losses_and_snapshots():
 
 def test_fit_gan_conditional_snapshot_rows_are_classes():
     g, d = tiny_gan(num_classes=3)
-    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=1, n_snapshot=6, progress=False)
-    assert history.snapshots[0].shape == (6, 1, 12, 12)
+    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=1, n_snapshot=6, progress=False, seed=5)
     assert gan.grid_labels(3, 2).tolist() == [0, 1, 2, 0, 1, 2]
+    # the snapshot is G's drawing of the seeded fixed noise with labels 0, 1, 2, 0, 1, 2
+    z = torch.randn(6, g.latent_dim, generator=torch.Generator().manual_seed(10_000 + 5))
+    assert torch.allclose(history.snapshots[0], g.sample(6, gan.grid_labels(3, 2), z=z))
+    other = g.sample(6, torch.tensor([2, 0, 1, 2, 0, 1]), z=z)  # other labels, other images
+    assert not torch.allclose(history.snapshots[0], other)
+
+
+def test_fit_gan_augment_sees_real_and_fake_batches_alike():
+    g, d = tiny_gan()
+    seen = []
+
+    def augment(x):
+        seen.append((tuple(x.shape), x.requires_grad))
+        return x.flip(3)
+
+    gan.fit_gan(g, d, tiny_loader(n=24), num_epochs=1, progress=False, seed=0, augment=augment)
+    # per batch of 8: real images, fakes for D (detached), fakes for G (with their gradient)
+    assert len(seen) == 3 * 3 and all(shape == (8, 1, 12, 12) for shape, _ in seen)
+    assert [grad for _, grad in seen[:3]] == [False, False, True]
 
 
 def test_fit_gan_without_seed_follows_the_global_seed():
