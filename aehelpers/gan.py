@@ -225,19 +225,15 @@ def judged_accuracy(netG, judge, n_per_class: int = 100, generator=None) -> tupl
     return (pred == asked).float().mean().item(), per
 
 
-def judge_each_epoch(netG, judge, curve: list, n_per_class: int = 50, seed: int = 5, keep=None,
-                     steps_per_epoch: int = 1, then=None):
+def judge_each_epoch(netG, judge, curve: list, n_per_class: int = 50, seed: int = 5,
+                     steps_per_epoch: int = 1):
     """fit_gan's on_snapshot: after each epoch append {step, accuracy, min (the worst label)} of
-    netG's judged draws (the same seeded draws every epoch) to curve; keep (a train.BestWeights)
-    is offered netG with (worst label, all labels); then(epoch, images), if given, runs after."""
+    netG's judged draws (the same seeded draws every epoch) to curve. It only records: nothing
+    is kept or chosen by it."""
     def on_epoch(epoch, images):
         acc, per = judged_accuracy(netG, judge, n_per_class,
                                    generator=torch.Generator().manual_seed(seed))
         curve.append({"step": epoch * steps_per_epoch, "accuracy": acc, "min": min(per.values())})
-        if keep is not None:
-            keep.offer(epoch, netG, (curve[-1]["min"], acc))
-        if then is not None:
-            then(epoch, images)
     return on_epoch
 
 
@@ -255,7 +251,7 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
-            betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None, fixed_y=None,
+            betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None,
             n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = None,
             progress: bool = True, loss: str = "bce", lr_d: float | None = None,
             ac_weight: float = 0.0, augment=None, ema=None,
@@ -264,7 +260,7 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
 
     d_real and d_fake are D's mean probability that a real / fake image is real (before the D
     step). After each epoch G draws the same fixed noise (fixed_z, else n_snapshot seeded draws;
-    conditional models get fixed_y, else labels 0..K-1 repeated): the images go to
+    conditional models get labels 0..K-1 repeated): the images go to
     history.snapshots and, if given, to on_snapshot(epoch, images), which may save a figure.
     Adam with lr 2e-4 and beta1 0.5 are the DCGAN settings (Radford et al., 2015); lr_d (default
     lr) gives D its own rate. loss: "bce" (d_loss/g_loss) or "hinge" (d_hinge_loss/g_hinge_loss).
@@ -314,7 +310,8 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     if fixed_z is None:
         fixed_z = torch.randn(n_snapshot, netG.latent_dim,
                               generator=torch.Generator().manual_seed(10_000 + base))
-    if num_classes and fixed_y is None:
+    fixed_y = None
+    if num_classes:
         fixed_y = grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
     opt_d = torch.optim.Adam(netD.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
     opt_g = torch.optim.Adam(netG.parameters(), lr=lr, betas=betas)
