@@ -29,6 +29,17 @@ from . import config, data
 
 CLASSES = ["normal", "leak"]
 FRAMINGS = ("pad", "crop")
+# How hard a leak is to tell from a shadow. "easy" (the first generator): leaks darken the rim's
+# surroundings by 0.6-0.9, shadows (in half the crops) by 0.25-0.55, so darkness alone nearly
+# separates them. "hard" (the default): leak and shadow darkness overlap, shadows lie in 80% of
+# crops, and some leaks are faint, narrow or short; only *where* the dark runs (out of the rim)
+# gives a leak away. Each range is (low, high) of a uniform draw; the draws' order is the same.
+DIFFICULTIES = {
+    "easy": {"leak_width": (0.3, 0.9), "leak_reach": (0.4, 1.2), "leak_dark": (0.6, 0.9),
+             "shadow_share": 0.5, "shadow_dark": (0.25, 0.55)},
+    "hard": {"leak_width": (0.2, 0.9), "leak_reach": (0.3, 1.0), "leak_dark": (0.35, 0.75),
+             "shadow_share": 0.8, "shadow_dark": (0.3, 0.7)},
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,9 +50,10 @@ def _uniform(g, n, low, high):
     return low + (high - low) * torch.rand(n, generator=g)
 
 
-def _draw_scenes(n: int, g: torch.Generator, crop_range) -> dict:
+def _draw_scenes(n: int, g: torch.Generator, crop_range, difficulty: str = "hard") -> dict:
     """Random geometry, colours and light of n wells (crop pixel units); leaks drawn for all."""
     lo, hi = crop_range
+    d = DIFFICULTIES[difficulty]
     p = {"h": torch.randint(lo, hi + 1, (n,), generator=g).float(),
          "w": torch.randint(lo, hi + 1, (n,), generator=g).float()}
     side = torch.minimum(p["h"], p["w"])
@@ -58,15 +70,16 @@ def _draw_scenes(n: int, g: torch.Generator, crop_range) -> dict:
     p["tilt_dir"] = _uniform(g, n, 0.0, 2 * math.pi)
     # a leak: direction, angular width, reach beyond the rim, darkness, and a ragged edge
     p["leak_dir"] = _uniform(g, n, 0.0, 2 * math.pi)
-    p["leak_width"] = _uniform(g, n, 0.3, 0.9)  # radians (Gaussian sigma of the spill's angle)
-    p["leak_reach"] = p["r"] * _uniform(g, n, 0.4, 1.2)
-    p["leak_dark"] = _uniform(g, n, 0.6, 0.9)  # fraction of light the spill absorbs
+    p["leak_width"] = _uniform(g, n, *d["leak_width"])  # radians (sigma of the spill's angle)
+    p["leak_reach"] = p["r"] * _uniform(g, n, *d["leak_reach"])
+    p["leak_dark"] = _uniform(g, n, *d["leak_dark"])  # fraction of light the spill absorbs
     p["leak_ragged"] = _uniform(g, 3 * n, -0.25, 0.25).view(n, 3)
     p["leak_phase"] = _uniform(g, 3 * n, 0.0, 2 * math.pi).view(n, 3)
     p["texture"] = torch.rand(n, 1, 8, 8, generator=g)  # coarse ground texture, upsampled below
-    # a puddle or shadow somewhere on the ground, in half the crops of either class: darkness
+    # a puddle or shadow somewhere on the ground, in some crops of either class: darkness
     # alone must not give a leak away, only darkness that runs out of the rim
-    p["shadow"] = (torch.rand(n, generator=g) < 0.5).float() * _uniform(g, n, 0.25, 0.55)
+    p["shadow"] = ((torch.rand(n, generator=g) < d["shadow_share"]).float()
+                   * _uniform(g, n, *d["shadow_dark"]))
     p["shadow_xy"] = torch.rand(n, 2, generator=g)  # where, as a fraction of the crop
     p["shadow_size"] = p["r"] * _uniform(g, n, 0.3, 0.7)
     return p
@@ -142,17 +155,21 @@ def _render(p: dict, leak: torch.Tensor, size: int, framing: str, g: torch.Gener
 
 
 def render(n: int, leak=False, seed: int = 0, size: int = 64, framing: str = "pad",
-           crop_range=(28, 48), noise: float = 0.02, name: str | None = None) -> data.ImageSet:
-    """n RGB well crops (n, 3, size, size) in [0, 1]; leak: bool or (n,) bools; labels 1 = leak."""
+           crop_range=(28, 48), noise: float = 0.02, name: str | None = None,
+           difficulty: str = "hard") -> data.ImageSet:
+    """n RGB well crops (n, 3, size, size) in [0, 1]; leak: bool or (n,) bools; labels 1 = leak.
+    difficulty: "hard" (leak and shadow darkness overlap) or "easy" (see DIFFICULTIES)."""
     if framing not in FRAMINGS:
         raise ValueError(f"framing is one of {FRAMINGS}, got {framing!r}")
+    if difficulty not in DIFFICULTIES:
+        raise ValueError(f"difficulty is one of {sorted(DIFFICULTIES)}, got {difficulty!r}")
     lo, hi = crop_range
     if not 8 <= lo <= hi <= size:
         raise ValueError(f"crop_range must satisfy 8 <= low <= high <= size={size}, "
                          f"got {crop_range}")
     leak = torch.as_tensor(leak, dtype=torch.bool).expand(n).clone()
     g = torch.Generator().manual_seed(seed)
-    p = _draw_scenes(n, g, crop_range)  # drawn before rendering, so framing never changes a scene
+    p = _draw_scenes(n, g, crop_range, difficulty)  # drawn before rendering, so framing never changes a scene
     chunks = []
     for i in range(0, n, 64):  # small chunks stay in cache: several times faster than all at once
         part = {k: t[i:i + 64] for k, t in p.items()}
@@ -183,7 +200,8 @@ def synthetic(n_train: int = 800, n_leak: int = 60, n_test_normal: int = 150,
             "leak": render(n_leak, True, seed * 1000 + 2, name="wells/leak", **kw),
             "test": _join(test_normal, test_leak, "wells/test")}
     for ds in sets.values():
-        ds.source = f"generated wells (wells.synthetic, seed {seed}, {framing}, {size}x{size})"
+        ds.source = (f"generated wells (wells.synthetic, seed {seed}, "
+                     f"{render_kwargs.get('difficulty', 'hard')}, {framing}, {size}x{size})")
     return sets
 
 
@@ -239,16 +257,6 @@ def content_mask(x: torch.Tensor, level: float = 0.02, erode: int = 1) -> torch.
     if erode > 0:  # a pixel stays inside when its whole (2 erode + 1)^2 neighbourhood is inside
         mask = -F.max_pool2d(-mask, 2 * erode + 1, stride=1, padding=erode)
     return mask > 0.5
-
-
-def content_mse(x_hat: torch.Tensor, x: torch.Tensor, level: float = 0.02) -> torch.Tensor:
-    """Squared error per image averaged over its non-black pixels only (the crop): shape (N,).
-
-    The plain mean over 64 x 64 divides by the padding too, so it shrinks with the crop's area.
-    """
-    mask = (x.amax(dim=1, keepdim=True) > level).float()
-    squared = (x_hat - x).pow(2).mean(1, keepdim=True) * mask
-    return squared.flatten(1).sum(1) / mask.flatten(1).sum(1).clamp_min(1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -156,15 +156,16 @@ def test_precision_recall_matches_a_perfect_ranking():
     assert ap == pytest.approx(1.0) and precision.max() == 1 and recall.max() == 1
 
 
-def test_content_mse_ignores_the_padding():
-    x = torch.zeros(2, 3, 8, 8)
-    x[0, :, 2:6, 2:6] = 0.5  # a 4x4 crop
-    x[1, :, :, :] = 0.5  # a crop that fills the canvas
-    x_hat = x + 0.1 * (x > 0)  # the same error on every crop pixel
-    score = wells.content_mse(x_hat, x)
-    assert torch.allclose(score, torch.full((2,), 0.01))
-    plain = (x_hat - x).pow(2).flatten(1).mean(1)  # the plain mean shrinks with the crop area
-    assert plain[0] < plain[1]
+def test_difficulty_changes_darkness_only_and_hard_overlaps_leaks_with_shadows():
+    easy, hard = (wells.DIFFICULTIES[k] for k in ("easy", "hard"))
+    assert easy["leak_dark"][0] > easy["shadow_dark"][1]  # easy: darkness alone separates
+    assert hard["leak_dark"][0] < hard["shadow_dark"][1]  # hard: the ranges overlap
+    a = wells.render(8, False, seed=3, difficulty="easy", noise=0.0).x
+    b = wells.render(8, False, seed=3, difficulty="hard", noise=0.0).x
+    assert torch.equal(a > 0, b > 0)  # the same crops and wells: only shadows and leaks differ
+    assert not torch.equal(a, b)
+    with pytest.raises(ValueError, match="difficulty"):
+        wells.render(2, difficulty="medium")
 
 
 def test_content_mask_marks_the_crop_shrunk_by_the_erosion():
