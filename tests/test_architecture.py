@@ -14,7 +14,8 @@ ALLOWED = {
     "noise": {"config"}, "blocks": {"config"}, "losses": {"config"}, "metrics": {"config"},
     "models": {"blocks"}, "train": {"config", "checkpoint"},
     "plots": {"config"}, "reports": {"config"},
-    "anomaly": {"config", "metrics", "train"}, "baselines": {"anomaly"}, "positions": {"config", "data", "sets", "train"},
+    "anomaly": {"config", "metrics", "train"}, "baselines": {"anomaly"},
+    "positions": {"config", "data", "sets", "train"},
     "gan": {"config", "metrics", "blocks", "train"}, "wells": {"config", "data", "sets"},
     "evaluate": {"config", "metrics", "plots", "train"}, "debug": {"blocks"},
     # running notebooks and building the reports: never imported by a notebook
