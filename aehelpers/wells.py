@@ -37,7 +37,7 @@ FRAMINGS = ("pad", "crop")
 DIFFICULTIES = {
     "easy": {"leak_width": (0.3, 0.9), "leak_reach": (0.4, 1.2), "leak_dark": (0.6, 0.9),
              "shadow_share": 0.5, "shadow_dark": (0.25, 0.55)},
-    "hard": {"leak_width": (0.2, 0.9), "leak_reach": (0.3, 1.0), "leak_dark": (0.35, 0.75),
+    "hard": {"leak_width": (0.2, 0.9), "leak_reach": (0.3, 1.0), "leak_dark": (0.3, 0.75),
              "shadow_share": 0.8, "shadow_dark": (0.3, 0.7)},
 }
 
