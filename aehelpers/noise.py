@@ -15,8 +15,8 @@ The "student masks" are what students wrote, e.g. `x[torch.randn_like(x) < 0.5] 
 is zeroed independently when a draw falls below a threshold, so the zeroed fraction is that
 distribution's CDF at the threshold (Phi(0.5) ~ 0.69 here, not 0.5). `Noise.zero_probability`
 gives the exact value and `zeroed_fraction` measures it. Introduced in 02_denoising_noise_zoo;
-03 adds `student_mask` (001's masks exactly as written, bugs included) and `blemish` (a dark
-spot: the hard-case anomaly).
+03 adds `student_mask` (001's masks exactly as written, bugs included), `blemish` (a dark
+spot) and `cut_and_shift` (an outline cut and shifted, every pixel value kept): its hard cases.
 This module imports nothing else from the package.
 """
 
@@ -352,3 +352,30 @@ def blemish(x: torch.Tensor, darkness: float = 0.7, radius: float = 3.0, seed: i
     d2 = (yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2
     spot = torch.exp(-d2 / (2 * radius ** 2))[:, None].to(x.device, x.dtype)
     return x * (1 - darkness * spot)
+
+
+def cut_and_shift(x: torch.Tensor, shift: tuple = (0.05, 0.1), cut: tuple = (0.35, 0.65),
+                  seed: int = 0):
+    """03's hard case with no statistic's help: each image of x (N, C, H, W) cut along one row
+    and its top part rolled sideways (seeded).
+
+    The cut falls between `cut` (fractions of H from the top); the roll is `shift` (fractions of
+    W, rounded to at least 1 px), left or right. Every pixel value is kept, only moved: the
+    brightness, colour and histogram of each image are those of the original.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+    if not (0 <= shift[0] <= shift[1] < 1 and 0 < cut[0] <= cut[1] < 1):
+        raise ValueError(f"shift and cut are (low, high) fractions in [0, 1), got {shift}, {cut}")
+    g = torch.Generator().manual_seed(seed)
+    n, _, h, w = x.shape
+    row = (h * (cut[0] + (cut[1] - cut[0]) * torch.rand(n, generator=g))).long()
+    px = (w * (shift[0] + (shift[1] - shift[0]) * torch.rand(n, generator=g))).round().clamp(min=1)
+    sign = torch.where(torch.rand(n, generator=g) < 0.5, -1, 1)
+    roll = (sign * px).long()
+    # source column of each output pixel: rolled above the cut, in place below it
+    cols = torch.arange(w)[None, None, :].expand(n, h, w)
+    above = torch.arange(h)[None, :, None] < row[:, None, None]
+    src = torch.where(above, (cols - roll[:, None, None]) % w, cols)
+    src = src[:, None].expand(-1, x.shape[1], -1, -1).to(x.device)
+    return x.gather(3, src)

@@ -413,3 +413,25 @@ def test_threshold_with_tied_scores_never_flags_more_than_fpr(fpr):
     t = anomaly.threshold_at_fpr(scores, fpr)
     assert np.mean(scores > t) <= fpr + 1e-12
     assert anomaly.threshold_at_fpr(np.ones(10), 0.3) == 1.0  # all tied: nothing flagged
+
+
+def test_cut_and_shift_moves_pixels_without_changing_their_values():
+    x = torch.rand(6, 3, 20, 24)
+    y = noise.cut_and_shift(x, shift=(0.1, 0.2), seed=3)
+    assert y.shape == x.shape and torch.equal(y, noise.cut_and_shift(x, shift=(0.1, 0.2), seed=3))
+    assert not torch.equal(y, x)
+    # each row is a permutation of the same row: values, and so any statistic of them, kept
+    assert torch.equal(y.sort(-1).values, x.sort(-1).values)
+    assert torch.equal(y[:, :, -1], x[:, :, -1])  # below the cut (at most 65% down) nothing moves
+    # a known roll: 20% of 10 px is 2 px, left or right, on the top row of every image
+    z = torch.rand(4, 1, 10, 10)
+    top = noise.cut_and_shift(z, shift=(0.2, 0.2), seed=0)[:, 0, 0]
+    for image, row in zip(z[:, 0, 0], top):
+        assert torch.equal(row, image.roll(2)) or torch.equal(row, image.roll(-2))
+
+
+def test_cut_and_shift_rejects_bad_input():
+    with pytest.raises(ValueError, match="batch of images"):
+        noise.cut_and_shift(torch.rand(3, 8, 8))
+    with pytest.raises(ValueError, match="fractions"):
+        noise.cut_and_shift(torch.rand(2, 1, 8, 8), shift=(0.2, 1.5))
