@@ -126,3 +126,16 @@ def test_read_and_read_grid_caption_every_image(digits, small_evaluator):
     labels = [ax.get_xlabel() for ax in fig.axes]
     assert labels[:3] == evaluate.read(ev, val.x[:3]) and labels[3:5] == evaluate.read(ev, val.x[3:5])
     assert labels[5] == ""  # the empty third cell of the short row
+
+
+@pytest.mark.xfail(strict=True, reason="known flaw: kid standardises by the real std, so a "
+                   "feature that is 0 on every real image turns a tiny activation of a sample "
+                   "into a huge one (66 of the evaluator's 128 features are such); fix, then "
+                   "rerun the seeds of 01, 04, 05 and 06")
+def test_kid_is_not_swamped_by_a_feature_dead_on_real_data():
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(400, 8, generator=g)
+    real[:, :4] = 0  # four features never fire on real data (dead ReLUs)
+    fake = torch.randn(400, 8, generator=g)
+    fake[:, :4] = 1e-3 * torch.randn(400, 4, generator=g)  # a negligible activation there
+    assert abs(evaluate.kid(real, fake)) < 0.05  # same distribution where real data lives
