@@ -16,33 +16,7 @@ import re
 from pathlib import Path
 
 from . import config, seeds
-
-FIELD = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?::\s*([^}]*?))?\s*\}\}")
-
-
-def fill(text: str, metrics: dict, source: str = "metrics") -> str:
-    """Replace each {{ key }} or {{ key:fmt }} (dotted keys a.b and a.0 index into dicts and lists)."""
-    missing = []
-
-    def lookup(match):
-        key, fmt = match.group(1), match.group(2)
-        value = metrics
-        for part in key.split("."):  # a.b reads a dict, a.0 a list
-            if isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                value = value[int(part)]
-            elif isinstance(value, dict) and part in value:
-                value = value[part]
-            else:
-                missing.append(key)
-                return match.group(0)
-        return format(value, fmt) if fmt else str(value)
-
-    out = FIELD.sub(lookup, text)
-    if missing:
-        raise KeyError(f"{source} has no value for {sorted(set(missing))}: run the notebook that "
-                       f"records them (reports.record(...)) before building the report")
-    return out
-
+from .findings import FIELD, fill  # noqa: F401  (the one filler, shared with the notebooks)
 
 # A4 pages for printing; figures float to the top or bottom of a page (typst's placement: auto)
 # so that a large figure never leaves half a page empty; table text is not justified (no

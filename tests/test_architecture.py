@@ -13,13 +13,14 @@ ALLOWED = {
     "folders": {"config", "sets"}, "data": {"config", "sets", "folders"},
     "noise": {"config"}, "blocks": {"config"}, "losses": {"config"}, "metrics": {"config"},
     "models": {"blocks"}, "train": {"config", "checkpoint"},
-    "plots": {"config"}, "reports": {"config"},
+    "plots": {"config"}, "reports": {"config"}, "findings": {"reports"},
     "anomaly": {"config", "metrics", "train"}, "baselines": {"anomaly"},
     "positions": {"config", "data", "sets", "train"},
     "gan": {"config", "metrics", "blocks", "train"}, "wells": {"config", "data", "sets"},
     "evaluate": {"config", "metrics", "plots", "train"}, "debug": {"blocks"},
     # running notebooks and building the reports: never imported by a notebook
-    "runs": {"config"}, "seeds": {"config", "runs", "reports"}, "pdfs": {"config", "seeds"},
+    "runs": {"config"}, "seeds": {"config", "runs", "reports"},
+    "pdfs": {"config", "seeds", "findings"},
     "cli": {"config", "pdfs", "runs", "seeds"},
 }
 
