@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from . import config, seeds
-from .findings import FIELD, fill  # noqa: F401  (the one filler, shared with the notebooks)
+from .findings import fill  # the one filler, shared with the notebooks (findings.show)
 
 # A4 pages for printing; figures float to the top or bottom of a page (typst's placement: auto)
 # so that a large figure never leaves half a page empty; table text is not justified (no
