@@ -1,20 +1,17 @@
-"""Training a GAN: the two-phase loop `fit_gan`, with per-epoch losses and fixed-noise snapshots.
+"""Training a GAN: the two networks, their losses, one step of each player (`gan_step`), the loop.
 
     G = gan.Generator((1, 28, 28), latent_dim=32, num_classes=10)
     D = gan.Discriminator((1, 28, 28), num_classes=10, spectral_norm=True)
-    history = gan.fit_gan(G, D, train_loader, num_epochs=10, label_smoothing=0.1)
+    history = gan.fit_gan(G, D, train_loader, num_epochs=10, loss="hinge")
     history["d_loss"], history["g_loss"]     # one number per epoch
     history.snapshots[-1]                   # G(fixed z) after the last epoch, (n, C, H, W)
 
-Every batch runs two labelled phases, as in pytorch/examples `dcgan/main.py`:
-(1) update D on a real batch (target 1) and a fake batch G(z) (target 0);
-(2) update G so that D calls the same fake batch real (the non-saturating loss).
-
-Everything of the GAN lives here, in dependency order: the two networks (the generator built
-from `blocks.CSPUp`, the discriminator), their losses, and the loop. The loop is not train.fit:
-it trains two models with two optimisers and shares nothing with `fit` but the History. It
-imports config, blocks, train (History, NonFiniteLossError) and metrics, and draws no figure (a
-notebook saves the snapshots). Introduced in 06_gan_csp.
+`gan_step` is the lesson, as in pytorch/examples `dcgan/main.py`: (1) update D on a real batch
+and a fake batch G(z); (2) update G so that the freshly updated D calls the same fakes real.
+`fit_gan` loops it over epochs with what a run needs around it: seeded noise, a moving average
+of G, fixed-noise snapshots, a per-epoch History and a check for non-finite losses. It is not
+train.fit: it trains two models with two optimisers. Imports config, blocks and train; draws
+no figure. Introduced in 06_gan_csp.
 """
 
 from __future__ import annotations
@@ -27,13 +24,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import config, metrics
+from . import config
 from .blocks import CropTo, CSPUp, PadToMultiple, norm_layer, padded_size
 from .train import History, NonFiniteLossError, predict
 
-# ---------------------------------------------------------------------------------------------
-# the networks: a generator of CSPUp blocks and a discriminator with a global view
-# ---------------------------------------------------------------------------------------------
+# -- the networks: a generator of CSPUp blocks and a discriminator with a global view ------------
 
 class Generator(nn.Module):
     """GAN generator of CSPUp blocks (06_gan_csp): z (B, latent_dim) [+ labels y] -> x (B, C, H, W).
@@ -77,8 +72,7 @@ class Generator(nn.Module):
         x = self.stem(z)
         for up in self.ups:
             if self.label_every_stage:  # the label again, as channels, before every block
-                maps = F.one_hot(y, self.num_classes).float()[:, :, None, None]
-                x = torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)
+                x = _with_label_maps(x, y, self.num_classes)
             x = up(x)
         return torch.sigmoid(self.crop(self.to_image(x), self.out_shape[1:]))
 
@@ -102,23 +96,15 @@ class Discriminator(nn.Module):
     4x4 stride-2 convolutions with LeakyReLU(0.2) as in DCGAN, summed over positions (any H x W),
     then a linear head. Conditional (num_classes > 0) twice over: the one-hot label enters as
     num_classes extra input channels (Mirza & Osindero, 2014), and the head adds the projection
-    embed(y).h (Miyato & Koyama, 2018). spectral_norm=True divides every weight by its largest singular
-    value (Miyato et al., 2018), which limits how sharply D can react and calms training.
-    view="patch" sums the last feature map over positions (each feature sees a patch, e.g.
-    10x10 pixels after two stages); view="global" flattens it, so the head sees the whole image
-    and where each part of it sits (use three stages for 28x28: 28 => 14 => 7 => 4).
-    label_input / projection switch the two ways the label enters; aux_classifier=True adds a
-    class head on the same features (AC-GAN: D also says which digit it sees; the label must
-    then not be an input).
+    embed(y).h (Miyato & Koyama, 2018); label_input / projection switch each off. spectral_norm
+    divides every weight by its largest singular value (Miyato et al., 2018): D reacts less
+    sharply and training calms. view="patch" sums the last map over positions (each feature
+    sees a patch); view="global" flattens it, so the head sees where each part of the image sits.
     """
 
     def __init__(self, in_shape, channels=(32, 64), num_classes=0, norm=None,
-                 spectral_norm=False, view="patch", label_input=True, projection=True,
-                 aux_classifier=False):
+                 spectral_norm=False, view="patch", label_input=True, projection=True):
         super().__init__()
-        if aux_classifier and (not num_classes or label_input):
-            raise ValueError("aux_classifier needs num_classes > 0 and label_input=False (a "
-                             "class head that is shown the label would just read it back)")
         self.in_shape, self.num_classes = tuple(in_shape), num_classes
         self.label_input = bool(num_classes) and label_input
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
@@ -138,26 +124,25 @@ class Discriminator(nn.Module):
             c *= (padded_size(in_shape[1], m) // m) * (padded_size(in_shape[2], m) // m)
         self.head = sn(nn.Linear(c, 1))
         self.embed = sn(nn.Embedding(num_classes, c)) if num_classes and projection else None
-        self.classify = nn.Linear(c, num_classes) if aux_classifier else None  # no SN: free logits
 
-    def forward(self, x, y=None, return_classes=False):
-        """One logit per image; with return_classes, also the class logits (B, K) of the
-        auxiliary classifier (AC-GAN, Odena et al., 2017)."""
+    def forward(self, x, y=None):
+        """One logit per image (B,): high for what D takes as real (as the label y, if any)."""
         if self.num_classes:
             y = _check_labels(y, len(x), self.num_classes)
         if self.label_input:
-            maps = F.one_hot(y, self.num_classes).float()[:, :, None, None]
-            x = torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)  # label as channels
+            x = _with_label_maps(x, y, self.num_classes)  # the label as input channels
         h = self.features(x)
         h = h.flatten(1) if self.view == "global" else h.sum(dim=(2, 3))  # (B, features)
         logit = self.head(h).squeeze(1)
         if self.embed is not None:
             logit = logit + (self.embed(y) * h).sum(1)  # projection
-        if return_classes:
-            if self.classify is None:
-                raise ValueError("return_classes needs a Discriminator(aux_classifier=True)")
-            return logit, self.classify(h)
         return logit
+
+
+def _with_label_maps(x, y, num_classes):
+    """x (B, C, H, W) with the one-hot labels y appended as num_classes constant channels."""
+    maps = F.one_hot(y, num_classes).float()[:, :, None, None]
+    return torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1)
 
 
 def _check_labels(y, n, num_classes):
@@ -168,9 +153,7 @@ def _check_labels(y, n, num_classes):
     return y.long()
 
 
-# ---------------------------------------------------------------------------------------------
-# losses
-# ---------------------------------------------------------------------------------------------
+# -- losses --------------------------------------------------------------------------------------
 
 def d_loss(real_logits, fake_logits, label_smoothing: float = 0.0) -> torch.Tensor:
     """Discriminator loss in nats per image: BCE(D(x), 1 - s) + BCE(D(G(z)), 0).
@@ -246,27 +229,57 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         b_ema.copy_(b)
 
 
-# ---------------------------------------------------------------------------------------------
-# the loop
-# ---------------------------------------------------------------------------------------------
+# -- the loop ------------------------------------------------------------------------------------
+
+def gan_step(netG, netD, opt_g, opt_d, x, y, z, y_fake, *, loss: str = "hinge",
+             augment=None, label_smoothing: float = 0.0, check=None) -> dict:
+    """One step of each player on a real batch x (labels y; y and y_fake None when unconditional).
+
+    Returns D's and G's losses and D's mean probabilities that the real and the fake images are
+    real, as tensors on the model's device (nothing is read back to the host here). augment(x)
+    transforms real and fake images alike before D sees them (DiffAugment); check(loss, name),
+    if given, looks at each loss before its optimiser step.
+    """
+    loss_d_fn, loss_g_fn = LOSSES[loss]
+    aug = augment if augment is not None else (lambda t: t)
+    fake = netG(z, y_fake)
+
+    # (1) update D: real images towards "real", generated ones towards "fake"
+    real_logits = netD(aug(x), y)
+    fake_logits = netD(aug(fake.detach()), y_fake)  # detach: no gradient into G in this phase
+    loss_d = loss_d_fn(real_logits, fake_logits, label_smoothing)
+    if check is not None:
+        check(loss_d, "d_loss")
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+
+    # (2) update G: the same fakes, read by the D just updated, should pass as real
+    loss_g = loss_g_fn(netD(aug(fake), y_fake))
+    if check is not None:
+        check(loss_g, "g_loss")
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return {"d_loss": loss_d.detach(), "g_loss": loss_g.detach(),
+            "d_real": torch.sigmoid(real_logits).mean().detach(),
+            "d_fake": torch.sigmoid(fake_logits).mean().detach()}
+
 
 def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None,
             n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = None,
             progress: bool = True, loss: str = "bce", lr_d: float | None = None,
-            ac_weight: float = 0.0, augment=None, ema=None,
-            ema_decay: float = 0.99) -> History:
-    """Train G and D for num_epochs; return a History (d_loss, g_loss, d_real, d_fake per epoch).
+            augment=None, ema=None, ema_decay: float = 0.99) -> History:
+    """Train G and D with `gan_step` for num_epochs; return a History (d_loss, g_loss, d_real,
+    d_fake: means per image over each epoch, and its seconds).
 
     d_real and d_fake are D's mean probability that a real / fake image is real (before the D
     step). After each epoch G draws the same fixed noise (fixed_z, else n_snapshot seeded draws;
-    conditional models get labels 0..K-1 repeated): the images go to
-    history.snapshots and, if given, to on_snapshot(epoch, images), which may save a figure.
+    conditional models get labels 0..K-1 repeated): the images go to history.snapshots and, if
+    given, to on_snapshot(epoch, images), which may save a figure or judge them.
     Adam with lr 2e-4 and beta1 0.5 are the DCGAN settings (Radford et al., 2015); lr_d (default
     lr) gives D its own rate. loss: "bce" (d_loss/g_loss) or "hinge" (d_hinge_loss/g_hinge_loss).
-    ac_weight > 0 (AC-GAN; netD needs aux_classifier=True) adds ac_weight x the cross-entropy
-    of D's class head: to D's loss on real images only (so the head stays a classifier of real
-    digits), to G's loss on its fakes, so G must draw digits that it reads as the label asked.
     augment(x), e.g. diff_augment, transforms real and fake images alike before D sees them
     (DiffAugment, Zhao et al., 2020).
     ema: a copy of netG (copy.deepcopy) that follows netG's weights as an exponential moving
@@ -283,20 +296,7 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
                          f" got {label_smoothing}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-    loss_d_fn, loss_g_fn = LOSSES[loss]
-    if ac_weight and getattr(netD, "classify", None) is None:
-        raise ValueError("ac_weight > 0 needs a Discriminator(aux_classifier=True)")
-    aug = augment if augment is not None else (lambda t: t)
-
-    def judge(images, labels):
-        """D's logit, and (AC-GAN) the cross-entropy of its class head, on augmented images."""
-        if not ac_weight:
-            return netD(aug(images), labels), 0.0
-        logit, classes = netD(aug(images), labels, return_classes=True)
-        return logit, ac_weight * F.cross_entropy(classes, labels)
-
     device = torch.device(device) if device else config.current().device
-    eager = device.type == "cpu"
     netG.to(device), netD.to(device)
     if ema is not None:
         ema.to(device).train()
@@ -305,7 +305,7 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     # from the global state, so that the notebook's config.setup seed governs the run
     base = int(torch.randint(2**62, (1,))) if seed is None else seed
     if seed is not None:
-        torch.manual_seed(seed)  # any other draw (dropout) starts from the seed too
+        torch.manual_seed(seed)  # any other draw (augmentation, dropout) starts from the seed too
     rng = torch.Generator().manual_seed(base)
     if fixed_z is None:
         fixed_z = torch.randn(n_snapshot, netG.latent_dim,
@@ -318,58 +318,27 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     history, g_steps = History(), 0
     history.snapshots = []  # an attribute: every key of the dict is a per-epoch list of numbers
 
-    def check(loss, name, epoch, b, bad):
-        """Stop before a non-finite loss reaches its optimiser (CPU), or note the batch (GPU)."""
-        if eager:
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"GAN {name} became {loss.item()} at epoch {epoch}, batch {b}, before its "
-                    f"optimiser step: lower lr or try spectral_norm")
-            return bad
-        here = torch.where(torch.isfinite(loss), 0, b)
-        return here if bad is None else torch.where(bad != 0, bad, here)
-
     bar = tqdm(range(1, num_epochs + 1), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
-        start, sums, n_seen, bad = time.perf_counter(), {}, 0, None
+        start, sums, n_seen = time.perf_counter(), {}, 0
+        finite = _FiniteCheck(device, epoch)
         netG.train(), netD.train()
         for b, (x, y, *_) in enumerate(train_loader, start=1):
-            x, y, n = x.to(device), y.to(device), len(x)
+            x, n = x.to(device), len(x)
             z = torch.randn(n, netG.latent_dim, generator=rng).to(device)
             y_fake = (torch.randint(num_classes, (n,), generator=rng).to(device)
                       if num_classes else None)
-            y_real = y if num_classes else None
-            fake = netG(z, y_fake)
-
-            # (1) update D: push D(x) towards 1 (or 1 - s) and D(G(z)) towards 0
-            real_logits, ce_real = judge(x, y_real)
-            fake_logits, _ = judge(fake.detach(), y_fake)  # no gradient into G here
-            loss_d = loss_d_fn(real_logits, fake_logits, label_smoothing) + ce_real
-            bad = check(loss_d, "d_loss", epoch, b, bad)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-
-            # (2) update G: push the freshly updated D(G(z)) towards 1
-            fake_logits_g, ce_g = judge(fake, y_fake)
-            loss_g = loss_g_fn(fake_logits_g) + ce_g
-            bad = check(loss_g, "g_loss", epoch, b, bad)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            finite.batch = b
+            logs = gan_step(netG, netD, opt_g, opt_d, x, y.to(device) if num_classes else None,
+                            z, y_fake, loss=loss, augment=augment,
+                            label_smoothing=label_smoothing, check=finite)
             if ema is not None:  # warm-up: short memory at first, so the start is forgotten
                 g_steps += 1
                 ema_update(ema, netG, min(ema_decay, (1 + g_steps) / (10 + g_steps)))
-
-            logs = {"d_loss": loss_d, "g_loss": loss_g,
-                    "d_real": torch.sigmoid(real_logits).mean(),
-                    "d_fake": torch.sigmoid(fake_logits).mean()}
             for key, value in logs.items():  # summed on the device: no host sync per batch
-                sums[key] = sums.get(key, 0.0) + value.detach() * n
+                sums[key] = sums.get(key, 0.0) + value * n
             n_seen += n
-        if bad is not None and int(bad) != 0:
-            raise NonFiniteLossError(f"GAN loss became non-finite at epoch {epoch}, batch "
-                                     f"{int(bad)}: lower lr or try spectral_norm")
+        finite.raise_if_bad()
         history.log("epoch", epoch)
         totals = torch.stack([sums[k] for k in sums]).cpu().tolist()  # one read per epoch
         for key, total in zip(sums, totals):
@@ -383,6 +352,29 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
                         g_loss=f"{history.last('g_loss'):.3f}")
     netG.eval(), netD.eval()
     return history
+
+
+class _FiniteCheck:
+    """gan_step's check: stop before a non-finite loss reaches its optimiser (CPU, where reading
+    it is free), or remember the first bad batch and raise when the epoch ends (accelerator)."""
+
+    def __init__(self, device, epoch: int):
+        self.eager, self.epoch, self.batch, self.bad = device.type == "cpu", epoch, 0, None
+
+    def __call__(self, loss, name):
+        if self.eager:
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"GAN {name} became {loss.item()} at epoch {self.epoch}, batch {self.batch}, "
+                    f"before its optimiser step: lower lr or try spectral_norm")
+            return
+        here = torch.where(torch.isfinite(loss), 0, self.batch)
+        self.bad = here if self.bad is None else torch.where(self.bad != 0, self.bad, here)
+
+    def raise_if_bad(self):
+        if self.bad is not None and int(self.bad) != 0:
+            raise NonFiniteLossError(f"GAN loss became non-finite at epoch {self.epoch}, batch "
+                                     f"{int(self.bad)}: lower lr or try spectral_norm")
 
 
 def diff_augment(x: torch.Tensor, shift: float = 0.125, flip: bool = True,
@@ -405,41 +397,3 @@ def diff_augment(x: torch.Tensor, shift: float = 0.125, flip: bool = True,
         c = cols.clamp(0, w - 1)[:, None, None, :].expand(-1, x.shape[1], h, -1)
         x = x.gather(3, c) * valid[:, None].to(x.dtype)
     return x
-
-
-def shuffle_patches(x: torch.Tensor, patch: int = 5, generator=None) -> torch.Tensor:
-    """Each image cut into patch x patch tiles, shuffled: its pixels, not its layout (a hard non-face)."""
-    n, c, h, w = x.shape
-    gh, gw = h // patch, w // patch
-    tiles = x[:, :, :gh * patch, :gw * patch].unfold(2, patch, patch).unfold(3, patch, patch)
-    tiles = tiles.reshape(n, c, gh * gw, patch, patch)
-    order = torch.stack([torch.randperm(gh * gw, generator=generator) for _ in range(n)])
-    tiles = tiles[torch.arange(n)[:, None], :, order].permute(0, 2, 1, 3, 4)  # (n, c, tiles, p, p)
-    tiles = tiles.reshape(n, c, gh, gw, patch, patch).permute(0, 1, 2, 4, 3, 5)
-    out = x.clone()
-    out[:, :, :gh * patch, :gw * patch] = tiles.reshape(n, c, gh * patch, gw * patch)
-    return out
-
-
-def phase_scramble(x: torch.Tensor, generator=None) -> torch.Tensor:
-    """x with its Fourier amplitudes kept and its phases randomised: face statistics, no face."""
-    f = torch.fft.fft2(x)
-    noise = torch.angle(torch.fft.fft2(torch.rand(x.shape, generator=generator)))  # symmetric
-    return torch.fft.ifft2(f.abs() * torch.exp(1j * (torch.angle(f) + noise))).real.clamp(0, 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# diversity
-# ---------------------------------------------------------------------------------------------
-
-def diversity(x: torch.Tensor, train: torch.Tensor) -> dict:
-    """Diversity and copying of a set of images x, in per-pixel RMS units (06).
-
-    pixels: mean distance between all pairs of x; blurred: the same after 2x2 average pooling
-    (pixel noise makes any set look diverse, blurring keeps the shapes); nn_train: mean distance
-    from each image to its nearest training image. A collapsed G has pairwise distances far below
-    real images'; a G that copies has nn_train far below that of held-out real images.
-    """
-    return {"pixels": metrics.mean_pairwise_distance(x),
-            "blurred": metrics.mean_pairwise_distance(F.avg_pool2d(x, 2)),
-            "nn_train": metrics.nearest_neighbour_distance(x, train).mean().item()}

@@ -16,7 +16,7 @@ ALLOWED = {
     "plots": {"config"}, "reports": {"config"}, "findings": {"reports"},
     "anomaly": {"config", "metrics", "train"}, "baselines": {"anomaly"},
     "positions": {"config", "data", "sets", "train"},
-    "gan": {"config", "metrics", "blocks", "train"}, "wells": {"config", "data", "sets"},
+    "gan": {"config", "blocks", "train"}, "faces": {"metrics"}, "wells": {"config", "data", "sets"},
     "evaluate": {"config", "metrics", "plots", "train"}, "debug": {"blocks"},
     # running notebooks and building the reports: never imported by a notebook
     "runs": {"config"}, "seeds": {"config", "runs", "reports"},

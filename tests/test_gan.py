@@ -1,11 +1,11 @@
-"""GAN pieces of 06_gan_csp: the CSPUp block, generator, discriminator, fit_gan and diversity."""
+"""GAN pieces of 06_gan_csp: the CSPUp block, generator, discriminator, gan_step and fit_gan."""
 
 import math
 
 import pytest
 import torch
 
-from aehelpers import blocks, data, gan, metrics
+from aehelpers import blocks, data, gan
 
 
 def tiny_gan(shape=(1, 12, 12), num_classes=0, spectral_norm=False):
@@ -105,7 +105,7 @@ def test_spectral_norm_bounds_the_largest_singular_value():
 
 
 # ---------------------------------------------------------------------------------------------
-# losses and fit_gan
+# losses, gan_step and fit_gan
 # ---------------------------------------------------------------------------------------------
 
 def test_losses_known_values():
@@ -117,6 +117,57 @@ def test_losses_known_values():
     best = torch.full((4,), math.log((1 - s) / s))
     worse = best + 1.0
     assert gan.d_loss(best, zero, s) < gan.d_loss(worse, zero, s)
+
+
+def one_step_setup(num_classes=3):
+    g, d = tiny_gan(num_classes=num_classes)
+    opt_g, opt_d = (torch.optim.Adam(m.parameters(), lr=1e-2) for m in (g, d))
+    x, y = next(iter(tiny_loader(num_classes=num_classes)))
+    z = torch.randn(len(x), g.latent_dim, generator=torch.Generator().manual_seed(1))
+    return g, d, opt_g, opt_d, x, y, z, torch.arange(len(x)) % num_classes
+
+
+def test_gan_step_updates_d_then_g_and_returns_device_tensors():
+    g, d, opt_g, opt_d, x, y, z, y_fake = one_step_setup()
+    g0 = [p.detach().clone() for p in g.parameters()]
+    d0 = [p.detach().clone() for p in d.parameters()]
+    out = gan.gan_step(g, d, opt_g, opt_d, x, y, z, y_fake, loss="hinge")
+    assert set(out) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(isinstance(v, torch.Tensor) and v.dim() == 0 and not v.requires_grad
+               for v in out.values())
+    assert any(not torch.equal(p, q) for p, q in zip(g.parameters(), g0))  # G moved
+    assert any(not torch.equal(p, q) for p, q in zip(d.parameters(), d0))  # D moved
+    # the D phase alone: with G's optimiser frozen, G's weights stay where they were
+    g1 = [p.detach().clone() for p in g.parameters()]
+    frozen = torch.optim.SGD(g.parameters(), lr=0.0)
+    gan.gan_step(g, d, frozen, opt_d, x, y, z, y_fake, loss="bce")
+    assert all(torch.equal(p, q) for p, q in zip(g.parameters(), g1))
+
+
+def test_gan_step_hinge_losses_match_their_formula():
+    g, d, opt_g, opt_d, x, y, z, y_fake = one_step_setup()
+    with torch.no_grad():
+        real, fake = d(x, y), d(g(z, y_fake), y_fake)
+    out = gan.gan_step(g, d, opt_g, opt_d, x, y, z, y_fake, loss="hinge")
+    expected = torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()
+    assert out["d_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert out["d_real"].item() == pytest.approx(torch.sigmoid(real).mean().item(), rel=1e-5)
+
+
+def test_gan_step_check_sees_each_loss_before_its_step():
+    g, d, opt_g, opt_d, x, y, z, y_fake = one_step_setup()
+    seen = []
+    d0 = [p.detach().clone() for p in d.parameters()]
+
+    def check(loss, name):
+        seen.append(name)
+        if name == "d_loss":  # D has not stepped yet when its loss is checked
+            assert all(torch.equal(p, q) for p, q in zip(d.parameters(), d0))
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        gan.gan_step(g, d, opt_g, opt_d, x, y, z, y_fake, check=check)
+    assert seen == ["d_loss"] and all(torch.equal(p, q) for p, q in zip(d.parameters(), d0))
 
 
 def test_fit_gan_one_epoch_finite_losses_and_snapshots():
@@ -215,35 +266,6 @@ def test_fit_gan_rejects_bad_arguments():
         gan.fit_gan(g, d, tiny_loader(), label_smoothing=0.7)
 
 
-# ---------------------------------------------------------------------------------------------
-# diversity
-# ---------------------------------------------------------------------------------------------
-
-def test_nearest_neighbour_distance_known_values():
-    ref = torch.zeros(3, 1, 2, 2)
-    ref[1] = 1.0
-    x = torch.stack([ref[1], torch.full((1, 2, 2), 0.25)])
-    # x[0] is a copy of ref[1]; x[1] is 0.25 from ref[0] in every pixel
-    assert metrics.nearest_neighbour_distance(x, ref).tolist() == pytest.approx([0.0, 0.25])
-    assert metrics.nearest_neighbour_distance(x, ref, chunk=1).tolist() == pytest.approx(
-        [0.0, 0.25])
-    with pytest.raises(ValueError, match="differ in shape"):
-        metrics.nearest_neighbour_distance(x, torch.zeros(3, 1, 3, 3))
-
-
-def test_diversity_sees_collapse_and_copies():
-    g = torch.Generator().manual_seed(0)
-    train, real = torch.rand(20, 1, 6, 6, generator=g), torch.rand(20, 1, 6, 6, generator=g)
-    collapsed = train[:1].repeat(20, 1, 1, 1)  # one training image, twenty times
-    fake, held = gan.diversity(collapsed, train), gan.diversity(real, train)
-    assert fake["pixels"] == fake["blurred"] == 0.0 < held["blurred"] < held["pixels"]
-    assert fake["nn_train"] == 0.0 < held["nn_train"]
-
-
-# ---------------------------------------------------------------------------------------------
-# the global-view discriminator and the hinge loss
-# ---------------------------------------------------------------------------------------------
-
 def test_global_view_discriminator_sees_where_things_are():
     torch.manual_seed(0)
     d = gan.Discriminator((1, 28, 28), channels=(4, 8, 8), num_classes=10, view="global")
@@ -279,45 +301,13 @@ def test_fit_gan_hinge_runs_and_rejects_unknown_loss():
 
 
 # ---------------------------------------------------------------------------------------------
-# AC-GAN head, label at every stage, plain blocks, DiffAugment
+# label at every stage, plain blocks, DiffAugment
 # ---------------------------------------------------------------------------------------------
-
-def test_aux_classifier_returns_class_logits_and_refuses_the_label_as_input():
-    d = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3, label_input=False,
-                          aux_classifier=True, view="global")
-    logit, classes = d(torch.rand(5, 1, 12, 12), torch.tensor([0, 1, 2, 0, 1]),
-                       return_classes=True)
-    assert logit.shape == (5,) and classes.shape == (5, 3)
-    with pytest.raises(ValueError, match="label_input=False"):
-        gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3, aux_classifier=True)
-    with pytest.raises(ValueError, match="aux_classifier"):
-        gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3)(
-            torch.rand(2, 1, 12, 12), torch.tensor([0, 1]), return_classes=True)
-
 
 def test_discriminator_without_label_input_has_no_label_channels():
     with_input = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3)
     without = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=3, label_input=False)
     assert with_input.features[1].in_channels == 4 and without.features[1].in_channels == 1
-
-
-def test_ac_gan_teaches_d_to_classify_real_images():
-    """D's class head learns labels that are a function of the image (bright vs dark)."""
-    torch.manual_seed(0)
-    y = torch.arange(2).repeat(24)
-    x = torch.rand(48, 1, 12, 12) * 0.3 + 0.6 * y[:, None, None, None]
-    loader = data.loaders(data.ImageSet(x, y), None, batch_size=8, seed=0)[0]
-    g = gan.Generator((1, 12, 12), latent_dim=4, channels=(8, 4), num_classes=2)
-    d = gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=2, label_input=False,
-                          aux_classifier=True, view="global")
-    gan.fit_gan(g, d, loader, num_epochs=3, lr=2e-3, ac_weight=1.0, loss="hinge",
-                progress=False)
-    with torch.no_grad():
-        _, classes = d(x, y, return_classes=True)
-    assert metrics.accuracy(classes, y) > 0.9
-    with pytest.raises(ValueError, match="aux_classifier"):
-        gan.fit_gan(g, gan.Discriminator((1, 12, 12), channels=(4, 8), num_classes=2), loader,
-                    ac_weight=1.0, progress=False)
 
 
 def test_generator_label_every_stage_and_plain_blocks():
@@ -386,25 +376,6 @@ def test_ema_update_moves_a_share_of_the_way_and_fit_gan_keeps_the_average():
     g2, d2 = tiny_gan()
     gan.fit_gan(g2, d2, tiny_loader(), num_epochs=1, ema=follower, ema_decay=0.0, progress=False)
     assert all(torch.equal(p, q) for p, q in zip(follower.parameters(), g2.parameters()))
-
-
-def test_shuffle_patches_keeps_the_tiles_and_moves_them():
-    x = torch.arange(2 * 100.0).view(2, 1, 10, 10)
-    y = gan.shuffle_patches(x, patch=5, generator=torch.Generator().manual_seed(1))
-    tiles = lambda t: sorted(tuple(t[0, r:r + 5, c:c + 5].flatten().tolist())
-                             for r in (0, 5) for c in (0, 5))
-    for i in range(2):
-        assert tiles(y[i]) == tiles(x[i])  # the same four tiles, same pixels
-    assert not torch.equal(y, x)
-
-
-def test_phase_scramble_keeps_brightness_and_loses_the_layout():
-    x = torch.zeros(4, 1, 16, 16)
-    x[:, :, 4:12, 6:10] = 0.8  # a bright bar in the middle
-    y = gan.phase_scramble(x, generator=torch.Generator().manual_seed(0))
-    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
-    assert abs(y.mean().item() - x.mean().item()) < 0.1  # the DC term is kept (up to clamping)
-    assert (y - x).abs().mean() > 0.1  # the bar is gone from its place
 
 
 def test_judge_each_epoch_records_the_curve_with_the_worst_label():
