@@ -67,6 +67,16 @@ def test_threshold_known_value_and_bad_fpr():
         anomaly.threshold_at_fpr(np.arange(10), -0.1)
 
 
+@pytest.mark.parametrize("fpr", [0.0, 0.1, 0.3, 0.5, 0.9])
+def test_threshold_with_tied_scores_never_flags_more_than_the_fraction(fpr):
+    # ties sit on the threshold and are not flagged (flag = score > t): at most fpr, never more
+    normal = np.array([0.0] * 3 + [1.0] * 7)
+    t = anomaly.threshold_at_fpr(normal, fpr)
+    assert (normal > t).mean() <= fpr
+    assert anomaly.threshold_at_fpr(normal, 0.5) == 1.0  # 7 tied at the top: none flagged
+    assert anomaly.threshold_at_fpr(np.array([2.0, 1.0, 1.0, 0.0]), 0.25) == 1.0  # 1 of 4 above
+
+
 def test_confusion_and_f1_by_hand():
     # normal: 0.1 0.2 0.6 ; anomalies: 0.7 0.3 0.9 0.4 ; threshold 0.5 flags 0.6 0.7 0.9
     c = anomaly.confusion([0.1, 0.2, 0.6, 0.7, 0.3, 0.9, 0.4], [0, 0, 0, 1, 1, 1, 1], 0.5)

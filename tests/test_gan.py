@@ -1,4 +1,4 @@
-"""GAN pieces of 06_gan_csp: the CSPUp block, generator, discriminator, gan_step and fit_gan."""
+"""GAN pieces of 06_gan_csp: generator, discriminator, losses, gan_step and fit_gan."""
 
 import math
 
@@ -22,30 +22,6 @@ def tiny_loader(n=24, shape=(1, 12, 12), num_classes=3, seed=0):
     ds = data.ImageSet(torch.rand(n, *shape, generator=g),
                        torch.randint(num_classes, (n,), generator=g))
     return data.loaders(ds, None, batch_size=8, seed=seed)[0]
-
-
-# ---------------------------------------------------------------------------------------------
-# CSPUp
-# ---------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("c_in,c_out,hw", [(2, 1, (1, 1)), (4, 8, (7, 7)), (6, 3, (5, 9)),
-                                           (64, 32, (7, 7)), (10, 10, (3, 4))])
-def test_cspup_doubles_height_and_width(c_in, c_out, hw):
-    block = blocks.CSPUp(c_in, c_out)
-    x = torch.randn(3, c_in, *hw)
-    assert block(x).shape == (3, c_out, 2 * hw[0], 2 * hw[1])
-
-
-def test_cspup_output_is_the_sum_of_both_paths():
-    block = blocks.CSPUp(4, 6, norm=None).eval()
-    x = torch.randn(2, 4, 5, 5)
-    assert torch.allclose(block(x), block.path_a(x[:, :2]) + block.path_b(x[:, 2:]))
-
-
-@pytest.mark.parametrize("c_in", [1, 3, 7])
-def test_cspup_odd_channels_raise_a_clear_error(c_in):
-    with pytest.raises(ValueError, match="even"):
-        blocks.CSPUp(c_in, 4)
 
 
 # ---------------------------------------------------------------------------------------------
