@@ -79,8 +79,8 @@ def walltime_section(quick, run_notebooks=False, run_make=False):
     if not nb["rows"] and stored.exists():  # no timings in build/: keep the last measured ones
         nb = json.loads(stored.read_text())["notebooks"]
     make = walltime.make_targets(run=run_make)
-    cols = ["notebook", "smoke s", "default s"]
-    total = {"notebook": "**all together**"}
+    cols = ["notebook", "smoke s", "default s", "default range (seeds)"]
+    total = {"notebook": "**all together**", "default range (seeds)": ""}
     for p, t in nb["totals"].items():
         total[f"{p} s"] = f"{t['seconds']:.0f} (target < {t['target_s']}, met: {t['met']})"
     rows = nb["rows"] + [total]
@@ -88,7 +88,9 @@ def walltime_section(quick, run_notebooks=False, run_make=False):
     make_rows = [{"target": f"make {k}", "seconds": v["seconds"], "exit code": v["rc"],
                   "measured": v["date"]} for k, v in make.items()] or [
         {"target": "make test / make reports", "seconds": "not measured (run with --make)"}]
-    mcols = ["target", "seconds", "exit code", "measured"]
+    for row, v in zip(make_rows, make.values()):
+        row["how"] = v.get("how", "")
+    mcols = ["target", "seconds", "exit code", "measured", "how"]
     print(common.table(make_rows, mcols))
     sources = "; ".join(f"{p}: {s}" for p, s in nb["source"].items())
     return {"notebooks": nb, "make": make}, {
@@ -269,7 +271,7 @@ def headline(results) -> dict:
     out = {"fit_ratio": "not run", "fit_overhead_us": "not run", "lightning_ratio": "not run",
            "data_speedup": "not run", "default_notebooks_min": "not run",
            "smoke_notebooks_min": "not run", "make_test_min": "not measured",
-           "make_reports_min": "not measured"}
+           "make_reports_min": "not measured", "budget_verdict": "not measured."}
     def spread(row, key, stored_range):
         """The value as measured now (a Spread), or rebuilt with its range from a stored file."""
         r = row.get(stored_range)
@@ -289,7 +291,33 @@ def headline(results) -> dict:
         out[f"{profile}_notebooks_min"] = f"{total['seconds'] / 60:.1f}"
     for target, run in wall.get("make", {}).items():
         out[f"make_{target}_min"] = f"{run['seconds'] / 60:.1f}"
+    out["budget_verdict"] = budget_verdict(wall)
     return out
+
+
+def budget_verdict(wall: dict) -> str:
+    """Whether the two commands fit their budgets, in words built from the measured minutes."""
+    make, totals = wall.get("make", {}), wall.get("notebooks", {}).get("totals", {})
+    words = []
+    if "test" in make:
+        minutes = make["test"]["seconds"] / 60
+        words.append(f"`make test` {'fits' if minutes <= 5 else 'does not fit'} its budget "
+                     f"({minutes:.1f} of 5 min)")
+    default = totals.get("default")
+    if default and default["met"] in ("yes", "no"):  # else not every notebook was timed
+        minutes = default["seconds"] / 60
+        rows = wall.get("notebooks", {}).get("rows", [])
+        slowest = max(rows, key=lambda r: r["default s"] if isinstance(r["default s"], float)
+                      else 0.0, default=None)
+        words.append(
+            f"`make reports` {'fits' if minutes <= 20 else 'does not fit'} its budget when every "
+            f"notebook runs ({minutes:.1f} of 20 min"
+            + (f"; {slowest['notebook']} alone {slowest['default s'] / 60:.1f} min)"
+               if slowest and minutes > 20 else ")"))
+    if "reports" in make:
+        words.append(f"`make reports` in a fresh clone took {make['reports']['seconds'] / 60:.1f} "
+                     f"min on {make['reports']['date']} (how: Section 3)")
+    return ("; ".join(words) + ".") if words else "not measured."
 
 
 if __name__ == "__main__":
