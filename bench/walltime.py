@@ -77,8 +77,9 @@ def notebooks(run: bool = False) -> dict:
             continue
         where = []
         if from_seeds:
-            where.append(f"bench/results/seeds.json, median over seeds for {len(from_seeds)} "
-                         f"notebook(s)")
+            n = len(from_seeds)
+            where.append(f"bench/results/seeds.json, median over seeds for {n} "
+                         f"notebook{'' if n == 1 else 's'}")
         if path.exists() and len(from_seeds) < len(timings):
             stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
             where.append(f"{path.relative_to(common.REPO_ROOT)} ({stamp:%Y-%m-%d %H:%M} UTC)")

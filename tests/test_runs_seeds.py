@@ -76,8 +76,9 @@ def test_execute_stamps_and_is_current(tmp_path):
     assert runs.stamp(nb, media=media)["profile"] == "default"
 
 
-def test_execute_all_skips_a_current_notebook(monkeypatch, capsys):
+def test_execute_all_skips_a_current_notebook(monkeypatch, capsys, tmp_path):
     calls = []
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)  # its timings log, not the repository's
     monkeypatch.setattr(runs, "is_current", lambda nb, profile: nb == "same.ipynb")
     monkeypatch.setattr(runs, "source_hash", lambda nb: "h")
     monkeypatch.setattr(runs, "execute", lambda nb, profile: calls.append(nb) or
@@ -86,6 +87,7 @@ def test_execute_all_skips_a_current_notebook(monkeypatch, capsys):
     assert calls == ["changed.ipynb"] and "not run" in capsys.readouterr().out
     cli._execute_all(["same.ipynb"], "smoke", force=True)
     assert calls == ["changed.ipynb", "same.ipynb"]
+    assert (tmp_path / "build" / "timings-smoke.json").exists()
 
 
 def test_seeds_run_records_crashes_resumes_and_spreads(tmp_path, capsys, monkeypatch):
