@@ -7,20 +7,20 @@
     pca = anomaly.PCABaseline(n_components=16).fit(x_train)  # the honest baseline
     train.fit(..., callbacks=[anomaly.AurocCallback(x_val, y_val)])  # logs val_auroc per epoch
     anomaly.reconstruction_scores(model, x, score="max_log")  # where the error is (07)
-    auc, low, high = anomaly.auroc_ci(scores, labels)  # with a 95% bootstrap interval
-    anomaly.compare(scores_a, scores_b, labels)["verdict"]  # "higher" / "lower" / "within the noise"
-    anomaly.one_class_auroc_ci(scores, classes)  # mean AUROC of one model per normal class (03)
     anomaly.threshold_report(val_normal_scores, scores, labels, fpr=0.05)  # all of it at once
+    anomaly.separation(scores, labels)  # log-score gap in normal standard deviations (03)
 
 An autoencoder trained on normal images only reconstructs what it has learned; an image unlike the
 training set reconstructs badly, so its reconstruction error is its anomaly score. The threshold is
 chosen on held-out *normal* images alone (a target false-positive rate), because in practice
 labelled anomalies are rare; AUROC needs both classes and measures separation over every threshold.
 
-Introduced in 03_anomaly_cats; the error-map scores, bootstrap intervals and the prevalence-aware
-F1 threshold in 07_well_leaks. 03's synthetic anomalies (`noise.blemish`) and the students' masks
-(`noise.student_mask`) are corruptions, so they live in `noise`. This module imports nothing else
-from the package (a model is any callable x -> x_hat), except `metrics` for SSIM.
+Introduced in 03_anomaly_cats; the error-map scores and the prevalence-aware F1 threshold in
+07_well_leaks. How sure a number is (bootstrap intervals of AUROC, F1 and separation, paired
+comparisons, their verdict words) is `stats`, which builds on the scores checked here. 03's
+synthetic anomalies (`noise.blemish`) and the students' masks (`noise.student_mask`) are
+corruptions, so they live in `noise`. This module imports nothing else from the package (a model
+is any callable x -> x_hat), except `metrics` for SSIM.
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ def reconstruction_scores(model, x: torch.Tensor, score: str = "mse", batch_size
 # ---------------------------------------------------------------------------------------------
 
 
-def _as_numpy(scores, labels=None):
+def as_scores(scores, labels=None):
+    """Scores as a float64 numpy array (and labels as 0/1 ints), checked: 1-D, finite, matched."""
     s = np.asarray(scores.detach().cpu() if torch.is_tensor(scores) else scores, dtype=np.float64)
     if s.ndim != 1 or len(s) == 0:
         raise ValueError(f"scores: expected a non-empty 1-D array, got shape {s.shape}")
@@ -160,7 +161,8 @@ def _as_numpy(scores, labels=None):
     return s, y.astype(int)
 
 
-def _need_both(y):
+def need_both_classes(y):
+    """Raise a ValueError that names the missing class when labels y hold only one class."""
     if y.min() == y.max():
         which = "anomalies" if y.max() == 0 else "normal images"
         raise ValueError(f"AUROC and the ROC curve need both classes; the labels hold no {which}")
@@ -170,8 +172,8 @@ def auroc(scores, labels) -> float:
     """Area under the ROC curve: P(a random anomaly outscores a random normal image)."""
     from sklearn.metrics import roc_auc_score
 
-    s, y = _as_numpy(scores, labels)
-    _need_both(y)
+    s, y = as_scores(scores, labels)
+    need_both_classes(y)
     return float(roc_auc_score(y, s))
 
 
@@ -179,10 +181,22 @@ def roc_curve(scores, labels):
     """(fpr, tpr, thresholds) over all thresholds, as numpy arrays (sklearn.metrics.roc_curve)."""
     from sklearn.metrics import roc_curve as sk_roc_curve
 
-    s, y = _as_numpy(scores, labels)
-    _need_both(y)
+    s, y = as_scores(scores, labels)
+    need_both_classes(y)
     fpr, tpr, thresholds = sk_roc_curve(y, s)
     return fpr, tpr, thresholds
+
+
+def separation_rows(y, s):
+    """Separation of each row of scores s (B, n) against labels y (n,): numpy, (B,)."""
+    log_s = np.log(np.maximum(s, 1e-12))
+    normal, anomalous = log_s[:, y == 0], log_s[:, y == 1]
+    return (anomalous.mean(1) - normal.mean(1)) / normal.std(1, ddof=1)
+
+
+def separation(scores, labels) -> float:
+    """(mean log score of anomalies - mean log score of normal images) / sd of normal log scores."""
+    return float(separation_rows(np.asarray(labels), np.asarray(scores, dtype=np.float64)[None])[0])
 
 
 def labelled(normal: torch.Tensor, *anomalies: torch.Tensor):
@@ -209,7 +223,7 @@ def threshold_at_fpr(normal_scores, fpr: float = 0.05) -> float:
     """
     if not 0 <= fpr < 1:
         raise ValueError(f"fpr is a fraction in [0, 1), got {fpr}")
-    s = np.sort(_as_numpy(normal_scores))
+    s = np.sort(as_scores(normal_scores))
     k = int(np.floor(fpr * len(s) + 1e-9))  # the 1e-9 keeps 0.05 * 100 from becoming 4.999...
     return float(s[len(s) - 1 - k])
 
@@ -217,7 +231,7 @@ def threshold_at_fpr(normal_scores, fpr: float = 0.05) -> float:
 def confusion(scores, labels, threshold: float) -> dict:
     """Counts and rates at `threshold` (flag = score > threshold): tn, fp, fn, tp, precision,
     recall (= true-positive rate), fpr, f1 and accuracy."""
-    s, y = _as_numpy(scores, labels)
+    s, y = as_scores(scores, labels)
     flag = s > threshold
     tp = int(np.sum(flag & (y == 1)))
     fp = int(np.sum(flag & (y == 0)))
@@ -287,93 +301,6 @@ def threshold_report(val_normal_scores, test_scores, test_labels, fpr: float = 0
 
 
 # ---------------------------------------------------------------------------------------------
-# how sure: stratified bootstrap intervals, and a verdict that respects them (07)
-# ---------------------------------------------------------------------------------------------
-
-
-def _auroc_rows(y, s):
-    """AUROC of each row of s (B, n) against labels y (n,) by the rank-sum (Mann-Whitney) form."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(s, axis=1)  # ties share their mean rank: a tie counts one half
-    n1, n0 = y.sum(), len(y) - y.sum()
-    return (ranks[:, y == 1].sum(1) - n1 * (n1 + 1) / 2) / (n1 * n0)
-
-
-def _f1_rows(y, s, threshold):
-    flags = s > threshold
-    tp = (flags & (y == 1)).sum(1)
-    return 2 * tp / np.maximum(flags.sum(1) + y.sum(), 1)
-
-
-def bootstrap_ci(stat, labels, *scores, n_boot: int = 1000, seed: int = 0,
-                 level: float = 0.95):
-    """(value, low, high): stat on the data and its percentile bootstrap interval.
-
-    stat(y, *rows) -> (B,) values, one per row, where y is (n,) labels and each of rows is (B, n)
-    scores. Each resample draws normal and anomalous images separately, with replacement, so
-    both classes keep their counts; several score arrays are resampled with the same images
-    (a paired comparison). The interval is how far the number would move on another test set
-    of the same size from the same source.
-    """
-    arrays = [_as_numpy(s, labels) for s in scores]
-    y = arrays[0][1]
-    _need_both(y)
-    if not 0 < level < 1 or n_boot < 1:
-        raise ValueError(f"level is in (0, 1) and n_boot >= 1, got {level} and {n_boot}")
-    rng = np.random.default_rng(seed)
-    normal, anomalous = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-    idx = np.concatenate([rng.choice(normal, (n_boot, len(normal))),
-                          rng.choice(anomalous, (n_boot, len(anomalous)))], axis=1)
-    y_boot = y[idx[0]]  # the same label order in every row: normals first
-    value = float(stat(y, *[s[None, :] for s, _ in arrays])[0])
-    boot = stat(y_boot, *[s[idx] for s, _ in arrays])
-    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    return value, float(low), float(high)
-
-
-def auroc_ci(scores, labels, n_boot: int = 1000, seed: int = 0, level: float = 0.95):
-    """(auroc, low, high): AUROC with its stratified bootstrap interval (95% by default)."""
-    return bootstrap_ci(_auroc_rows, labels, scores, n_boot=n_boot, seed=seed, level=level)
-
-
-def f1_ci(scores, labels, threshold: float, n_boot: int = 1000, seed: int = 0,
-          level: float = 0.95):
-    """(f1, low, high): F1 at a fixed threshold (flag = score > threshold) with its interval."""
-    stat = lambda y, s: _f1_rows(y, s, threshold)
-    return bootstrap_ci(stat, labels, scores, n_boot=n_boot, seed=seed, level=level)
-
-
-def verdict(low: float, high: float, above: str = "higher", below: str = "lower",
-            inside: str = "within the noise") -> str:
-    """A word for a difference from its interval: `above` if all of it lies above 0, `below` if
-    all of it lies below, else `inside`: no verdict from a difference the noise can make."""
-    return above if low > 0 else below if high < 0 else inside
-
-
-def compare(scores_a, scores_b, labels, n_boot: int = 1000, seed: int = 0,
-            level: float = 0.95) -> dict:
-    """AUROC of a minus AUROC of b on the same images, with a paired bootstrap interval.
-
-    Returns {"auroc_a", "auroc_b", "diff", "low", "high", "verdict"}; verdict says whether a
-    separates "higher", "lower" or "within the noise" of b.
-    """
-    stat = lambda y, a, b: _auroc_rows(y, a) - _auroc_rows(y, b)
-    diff, low, high = bootstrap_ci(stat, labels, scores_a, scores_b, n_boot=n_boot, seed=seed,
-                                   level=level)
-    return {"auroc_a": auroc(scores_a, labels), "auroc_b": auroc(scores_b, labels), "diff": diff,
-            "low": low, "high": high, "verdict": verdict(low, high)}
-
-
-def compare_f1(scores, labels, threshold_a: float, threshold_b: float, n_boot: int = 1000,
-               seed: int = 0, level: float = 0.95) -> dict:
-    """F1 at threshold a minus F1 at threshold b on the same scores, with a paired interval."""
-    stat = lambda y, s: _f1_rows(y, s, threshold_a) - _f1_rows(y, s, threshold_b)
-    diff, low, high = bootstrap_ci(stat, labels, scores, n_boot=n_boot, seed=seed, level=level)
-    return {"diff": diff, "low": low, "high": high, "verdict": verdict(low, high)}
-
-
-# ---------------------------------------------------------------------------------------------
 # baseline: PCA reconstruction error
 # ---------------------------------------------------------------------------------------------
 
@@ -429,7 +356,7 @@ class AurocCallback:
     def __init__(self, x: torch.Tensor, labels, score: str = "mse", key: str = "val_auroc",
                  keep_best: bool = True):
         _check_images(x)
-        _need_both(_as_numpy(np.zeros(len(x)), labels)[1])
+        need_both_classes(as_scores(np.zeros(len(x)), labels)[1])
         self.x, self.labels, self.score, self.key, self.keep_best = x, labels, score, key, keep_best
         self.best, self.best_epoch, self.best_state = -np.inf, 0, None
 
@@ -447,67 +374,3 @@ class AurocCallback:
         if self.best_state is None:
             raise RuntimeError("no epoch seen yet (or keep_best=False)")
         model.load_state_dict(self.best_state)
-
-
-# ---------------------------------------------------------------------------------------------
-# one-class benchmarks: one model per class, the mean AUROC over classes and its interval (03)
-# ---------------------------------------------------------------------------------------------
-
-
-def _one_class_rows(s: np.ndarray, classes: np.ndarray, normal, idx: np.ndarray) -> np.ndarray:
-    """(B, K) AUROCs: row k of s (K, n) scores the images idx (B, n), class normal[k] normal."""
-    from scipy.stats import rankdata
-
-    out = np.empty((len(idx), len(s)))
-    for k, c in enumerate(normal):
-        y = classes[idx] != c  # (B, n): True = anomaly
-        ranks = rankdata(s[k][idx], axis=1)
-        n1 = y.sum(1)
-        n0 = y.shape[1] - n1
-        out[:, k] = ((ranks * y).sum(1) - n1 * (n1 + 1) / 2) / np.maximum(n1 * n0, 1)
-    return out
-
-
-def one_class_auroc_ci(scores, classes, normal=None, n_boot: int = 1000, seed: int = 0,
-                       level: float = 0.95):
-    """(mean, low, high): mean over rows of the one-class AUROC with a bootstrap interval.
-
-    scores (K, n): row k holds the scores, on the same n test images, of the model trained on
-    class normal[k] (default: 0..K-1), whose images are normal there and all others anomalies.
-    The interval resamples the test images (the same draw for every row).
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    c = np.asarray(classes)
-    normal = list(range(len(s))) if normal is None else list(normal)
-    if s.ndim != 2 or s.shape != (len(normal), len(c)):
-        raise ValueError(f"scores must be (classes, images) = ({len(normal)}, {len(c)}), "
-                         f"got {s.shape}")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(c), (n_boot, len(c)))
-    value = float(_one_class_rows(s, c, normal, np.arange(len(c))[None]).mean())
-    boot = _one_class_rows(s, c, normal, idx).mean(1)
-    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    return value, float(low), float(high)
-
-
-def compare_one_class(scores_a, scores_b, classes, normal=None, n_boot: int = 1000,
-                      seed: int = 0, level: float = 0.95) -> dict:
-    """Mean one-class AUROC of a minus that of b (both (K, n), same images), paired interval.
-
-    Returns {"mean_a", "mean_b", "diff", "low", "high", "verdict"} ("higher", "lower" or
-    "within the noise").
-    """
-    a, b = np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"scores_a {a.shape} and scores_b {b.shape} must have the same shape")
-    c = np.asarray(classes)
-    normal = list(range(len(a))) if normal is None else list(normal)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(c), (n_boot, len(c)))
-    full = np.arange(len(c))[None]
-    mean_a = float(_one_class_rows(a, c, normal, full).mean())
-    mean_b = float(_one_class_rows(b, c, normal, full).mean())
-    boot = _one_class_rows(a, c, normal, idx).mean(1) - _one_class_rows(b, c, normal, idx).mean(1)
-    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    return {"mean_a": mean_a, "mean_b": mean_b, "diff": mean_a - mean_b, "low": float(low),
-            "high": float(high), "verdict": verdict(float(low), float(high))}

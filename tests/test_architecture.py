@@ -14,7 +14,7 @@ ALLOWED = {
     "noise": {"config"}, "blocks": {"config"}, "losses": {"config"}, "metrics": {"config"},
     "models": {"blocks"}, "train": {"config", "checkpoint"},
     "plots": {"config"}, "reports": {"config"}, "findings": {"reports"},
-    "anomaly": {"config", "metrics", "train"}, "baselines": {"anomaly"},
+    "anomaly": {"config", "metrics", "train"}, "stats": {"anomaly"}, "baselines": {"anomaly"},
     "positions": {"config", "data", "sets", "train"},
     "gan": {"config", "blocks", "train"}, "faces": {"metrics"}, "wells": {"config", "data", "sets"},
     "evaluate": {"config", "metrics", "plots", "train"}, "debug": {"blocks"},
