@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import train
-from .data import ImageSet, mnist_splits, resize
+from .data import ImageSet, resize
 
 # ---------------------------------------------------------------------------------------------
 # canvases and conditions
@@ -64,18 +64,6 @@ def place_on_grid(base: ImageSet, grid: int = 3, cell: int = 16, seed: int = 0) 
     return ImageSet(canvas, position_code(base.y, rows, cols, grid), classes,
                     f"{base.name}@{grid}x{grid}",
                     source=f"{base.source}, placed on a {grid}x{grid} grid")
-
-
-def digit_positions(cell: int = 16, grid: int = 3, seed: int = 0, part: str = "train",
-                    profile: str = "default", limit: int | None = None) -> ImageSet:
-    """One part ("train", "val" or "test") of the course's MNIST split, placed on a 3x3 grid."""
-    parts = ("train", "val", "test")
-    if part not in parts:
-        raise ValueError(f"part is one of {parts}, got {part!r}")
-    base = mnist_splits(profile)[parts.index(part)]
-    if limit is not None:
-        base = base.subset(range(min(limit, len(base))))
-    return place_on_grid(base, grid, cell, seed)
 
 
 def position_condition(label, row, col, grid: int = 3, num_labels: int = 10) -> torch.Tensor:
@@ -125,12 +113,17 @@ class RandomPlacementLoader:
 # ---------------------------------------------------------------------------------------------
 
 def cell_crop(x: torch.Tensor, row, col, grid: int = 3) -> torch.Tensor:
-    """Cut cell (row, col) of a grid x grid canvas out of each image: (B, C, H/grid, W/grid)."""
-    h, w = x.shape[-2] // grid, x.shape[-1] // grid
-    row = torch.as_tensor(row).long().expand(len(x))
-    col = torch.as_tensor(col).long().expand(len(x))
-    return torch.stack([x[i, :, r * h:(r + 1) * h, c * w:(c + 1) * w]
-                        for i, (r, c) in enumerate(zip(row.tolist(), col.tolist()))])
+    """Cut cell (row, col) of a grid x grid canvas out of each image: (B, C, H/grid, W/grid).
+
+    One gather on x's device for the whole batch (no per-image loop, nothing read to the host).
+    """
+    b, h, w = len(x), x.shape[-2] // grid, x.shape[-1] // grid
+    row = torch.as_tensor(row, device=x.device).long().expand(b)
+    col = torch.as_tensor(col, device=x.device).long().expand(b)
+    ys = (row[:, None] * h + torch.arange(h, device=x.device))[:, None, :, None]  # (B, 1, h, 1)
+    xs = (col[:, None] * w + torch.arange(w, device=x.device))[:, None, None, :]  # (B, 1, 1, w)
+    return x[torch.arange(b, device=x.device)[:, None, None, None],
+             torch.arange(x.shape[1], device=x.device)[None, :, None, None], ys, xs]
 
 
 def center_of_mass_cell(x: torch.Tensor, grid: int = 3, threshold: float = 0.0):
@@ -159,14 +152,18 @@ def position_accuracy(x: torch.Tensor, row, col, grid: int = 3, threshold: float
     return ((r == row) & (c == col)).float().mean().item()
 
 
+def stretch(x: torch.Tensor) -> torch.Tensor:
+    """Each image divided by its own maximum (pixel units, max 1): faint draws read like crisp ones."""
+    return x / x.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+
+
 def judge_digits(judge, x: torch.Tensor) -> torch.Tensor:
     """The judge's digit for each image (B,), each image first stretched to a maximum of 1.
 
     A VAE decodes pixel probabilities, fainter than real strokes; stretching every image (real
     ones too) keeps a judge trained on crisp digits from reading faintness as a class.
     """
-    x = x / x.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
-    return train.predict(judge, x).argmax(1)  # on the judge's device, answers on the CPU
+    return train.predict(judge, stretch(x)).argmax(1)  # on the judge's device, answers on the CPU
 
 
 def label_accuracy(judge, x: torch.Tensor, label, row, col, grid: int = 3) -> float:

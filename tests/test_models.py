@@ -226,7 +226,7 @@ def test_unconditional_vae_refuses_a_condition_instead_of_ignoring_it():
 
 
 def test_vae_step_with_condition_trains_a_cvae():
-    ds = positions.digit_positions(cell=8, limit=64)
+    ds = positions.place_on_grid(data.mnist_splits()[0].subset(range(64)), cell=8)
     cond = lambda y: positions.position_condition(*positions.position_parts(y))
     model = models.ConvCVAE(ds.shape, cond_dim=16, latent_dim=2, channels=(8,))
     loader = data.TensorLoader(ds, 32)

@@ -6,8 +6,13 @@ import torch
 from aehelpers import data, metrics, positions, train
 
 
+def _placed(n, cell, seed, part=0):
+    """The first n digits of one part of the course's MNIST split, placed on a 3x3 grid."""
+    return positions.place_on_grid(data.mnist_splits()[part].subset(range(n)), cell=cell, seed=seed)
+
+
 def test_place_on_grid_puts_each_digit_in_its_cell_only():
-    ds = positions.digit_positions(cell=10, limit=50, seed=3)
+    ds = _placed(50, cell=10, seed=3)
     assert ds.shape == (1, 30, 30) and len(ds) == 50
     label, row, col = positions.position_parts(ds.y)
     assert torch.equal(label, data.mnist_splits()[0].y[:50])  # the course split's training digits
@@ -17,21 +22,31 @@ def test_place_on_grid_puts_each_digit_in_its_cell_only():
         assert inside.sum() > 0
 
 
-def test_digit_positions_is_deterministic_given_the_seed():
-    a = positions.digit_positions(cell=8, limit=40, seed=1)
-    b = positions.digit_positions(cell=8, limit=40, seed=1)
-    c = positions.digit_positions(cell=8, limit=40, seed=2)
+def test_place_on_grid_is_deterministic_given_the_seed_and_names_its_source():
+    a, b, c = _placed(40, cell=8, seed=1), _placed(40, cell=8, seed=1), _placed(40, cell=8, seed=2)
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert not torch.equal(a.y, c.y)
-
-
-def test_digit_positions_reads_each_part_of_the_mnist_split():
-    test = positions.digit_positions(cell=8, part="test", limit=20)
+    test = _placed(20, cell=8, seed=0, part=2)
     assert torch.equal(positions.position_parts(test.y)[0], data.mnist_splits()[2].y[:20])
     assert test.source.startswith("MNIST") and "3x3 grid" in test.source
     assert "split" in data.describe(test=test)  # a report can name the split of the canvases
-    with pytest.raises(ValueError, match="part is one of"):
-        positions.digit_positions(part="validation")
+
+
+def test_cell_crop_gathers_each_images_own_cell():
+    x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).view(2, 1, 6, 6)
+    out = positions.cell_crop(x, torch.tensor([0, 2]), torch.tensor([1, 0]))
+    assert out.shape == (2, 1, 2, 2)
+    assert torch.equal(out[0, 0], x[0, 0, 0:2, 2:4]) and torch.equal(out[1, 0], x[1, 0, 4:6, 0:2])
+    assert torch.equal(positions.cell_crop(x, 1, 1)[:, 0], x[:, 0, 2:4, 2:4])  # one cell for all
+    grey = torch.rand(3, 2, 9, 12)  # any channels, cells of 3 x 4
+    assert positions.cell_crop(grey, 2, 2).shape == (3, 2, 3, 4)
+
+
+def test_stretch_scales_each_image_to_a_maximum_of_one_and_leaves_empty_ones():
+    x = torch.stack([torch.full((1, 4, 4), 0.25), torch.zeros(1, 4, 4)])
+    x[0, 0, 1, 1] = 0.5
+    out = positions.stretch(x)
+    assert out[0].max() == 1.0 and out[0, 0, 0, 0] == 0.5 and torch.equal(out[1], x[1])
 
 
 def test_position_condition_is_one_hot_label_column_row():
