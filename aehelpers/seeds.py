@@ -301,11 +301,13 @@ def _load_targets(path: Path | None = None) -> dict:
 
 def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT / "notebooks") -> dict:
     """reports/seeds.md's fields: per target and per headline number its median, range and how
-    many seeds meet it; per notebook its runs, their time and whether they are stale."""
+    many seeds meet it; per notebook its runs, their time, their threads and whether they are
+    stale (a run's numbers can change with its thread count, as a GAN's do)."""
     from .reports import markdown_table
 
     results, targets = _load(path)["notebooks"], _load_targets()
     rows_t, rows_h, rows_r, missed, starts, ends = [], [], [], [], [], []
+    capped, mixed = [], []
     for name, entry in results.items():
         nb = notebooks_dir / f"{name}.ipynb"
         stale = not nb.exists() or source_hash(nb) != entry.get("hash")
@@ -313,7 +315,14 @@ def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT
         seconds = [r["seconds"] for r in all_runs.values() if r.get("seconds") is not None]
         starts += [r["started"] for r in all_runs.values() if "started" in r]
         ends += [r["started"] + r["seconds"] for r in all_runs.values() if "started" in r]
+        threads = {seed: _threads(r) for seed, r in all_runs.items()}
+        if any(t != "all" for t in threads.values()):
+            capped.append(f"{_words(name)} seeds {', '.join(s for s, t in threads.items() if t != 'all')}")
+        if len(set(threads.values())) > 1:
+            mixed.append(_words(name))
         rows_r.append({"notebook": _words(name), "seeds": ", ".join(all_runs),
+                       "threads": (", ".join(threads.values()) if len(set(threads.values())) > 1
+                                   else next(iter(threads.values()), "-")),
                        "crashed": sum(r.get("status") == "crashed" for r in all_runs.values()),
                        "median run (s)": f"{statistics.median(seconds):.0f}" if seconds else "-",
                        "code": entry.get("hash", "?") + (" (stale)" if stale else " (current)")})
@@ -344,6 +353,10 @@ def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT
         "run_minutes": round(sum(r.get("seconds") or 0 for e in results.values()
                                  for r in e.get("runs", {}).values()) / 60, 1),
         "missed": "; ".join(missed) if missed else "none",
+        "how_run": ("run one at a time, each on all the machine's cores" if not capped else
+                    "run one at a time on all the machine's cores, except " + "; ".join(capped)
+                    + " (side by side, each capped at the threads the table gives)"),
+        "mixed_threads": ", ".join(mixed) if mixed else "none",
         "n_targets": len(rows_t), "n_met": len(rows_t) - len(missed),
         "commits": ", ".join(sorted({e.get("commit", "?") for e in results.values()})),
     }
@@ -357,6 +370,11 @@ def _varies(key: str, values: list) -> bool:
     the same in every seed (settings, floors and chance are)."""
     return (all(_is_number(v) for v in values) and not INTERVAL_PARTS.search(key)
             and len({round(v, 9) for v in values}) > 1)
+
+
+def _threads(run: dict) -> str:
+    """The CPU threads a run was capped at: 'all' where it was not capped (JOBS=1)."""
+    return "all" if run.get("threads") is None else str(run["threads"])
 
 
 def _words(name: str) -> str:

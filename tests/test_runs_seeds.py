@@ -154,6 +154,13 @@ def test_seeds_fields_tables_and_missed_targets(tmp_path, monkeypatch):
     assert fields["missed"] == "tiny: acc (3 of 5 seeds)" and fields["n_met"] == 0
     assert fields["wall_minutes"] == pytest.approx((400 + 10) / 60, abs=0.05)
     assert "(current)" in fields["tables"]["runs"]
+    assert fields["mixed_threads"] == "none" and "| all |" in fields["tables"]["runs"]
+    assert fields["how_run"] == "run one at a time, each on all the machine's cores"
+    runs_["3"]["threads"] = runs_["4"]["threads"] = 1  # two seeds run side by side
+    path.write_text(json.dumps({"notebooks": {"tiny": {"hash": runs.source_hash(nb), "runs": runs_}}}))
+    fields = seeds.seeds_fields(path, nb_dir)
+    assert fields["mixed_threads"] == "tiny" and "| all, all, all, 1, 1 |" in fields["tables"]["runs"]
+    assert "except tiny seeds 3, 4" in fields["how_run"]
 
 
 def test_build_all_rebuilds_only_stale_pdfs_and_leaves_no_failing_one(tmp_path, monkeypatch):
