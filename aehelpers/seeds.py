@@ -316,12 +316,14 @@ def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT
         starts += [r["started"] for r in all_runs.values() if "started" in r]
         ends += [r["started"] + r["seconds"] for r in all_runs.values() if "started" in r]
         threads = {seed: _threads(r) for seed, r in all_runs.items()}
-        if any(t != "all" for t in threads.values()):
-            capped.append(f"{_words(name)} seeds {', '.join(s for s, t in threads.items() if t != 'all')}")
-        if len(set(threads.values())) > 1:
+        capped_seeds = [seed for seed, t in threads.items() if t != "all"]
+        if capped_seeds:
+            capped.append(f"{_words(name)} seeds {', '.join(capped_seeds)}")
+        mixed_here = len(set(threads.values())) > 1
+        if mixed_here:
             mixed.append(_words(name))
         rows_r.append({"notebook": _words(name), "seeds": ", ".join(all_runs),
-                       "threads": (", ".join(threads.values()) if len(set(threads.values())) > 1
+                       "threads": (", ".join(threads.values()) if mixed_here
                                    else next(iter(threads.values()), "-")),
                        "crashed": sum(r.get("status") == "crashed" for r in all_runs.values()),
                        "median run (s)": f"{statistics.median(seconds):.0f}" if seconds else "-",
