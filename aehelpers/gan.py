@@ -270,24 +270,25 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None,
             n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = None,
             progress: bool = True, loss: str = "bce", lr_d: float | None = None,
-            augment=None, ema=None, ema_decay: float = 0.99) -> History:
+            augment=None, ema=None, ema_decay: float = 0.99,
+            channels_last: bool = True) -> History:
     """Train G and D with `gan_step` for num_epochs; return a History (d_loss, g_loss, d_real,
     d_fake: means per image over each epoch, and its seconds).
 
-    d_real and d_fake are D's mean probability that a real / fake image is real (before the D
-    step). After each epoch G draws the same fixed noise (fixed_z, else n_snapshot seeded draws;
-    conditional models get labels 0..K-1 repeated): the images go to history.snapshots and, if
-    given, to on_snapshot(epoch, images), which may save a figure or judge them.
-    Adam with lr 2e-4 and beta1 0.5 are the DCGAN settings (Radford et al., 2015); lr_d (default
-    lr) gives D its own rate. loss: "bce" (d_loss/g_loss) or "hinge" (d_hinge_loss/g_hinge_loss).
-    augment(x), e.g. diff_augment, transforms real and fake images alike before D sees them
-    (DiffAugment, Zhao et al., 2020).
+    d_real / d_fake: D's mean probability that a real / fake image is real (before the D step).
+    After each epoch G draws the same fixed noise (fixed_z, else n_snapshot seeded draws;
+    conditional models get labels 0..K-1 repeated) into history.snapshots and, if given,
+    on_snapshot(epoch, images). Adam with lr 2e-4 and beta1 0.5 are DCGAN's settings (Radford et
+    al., 2015); lr_d (default lr) gives D its own rate. loss: "bce" or "hinge". augment(x), e.g.
+    diff_augment, transforms real and fake images alike before D sees them (Zhao et al., 2020).
     ema: a copy of netG (copy.deepcopy) that follows netG's weights as an exponential moving
     average, w_ema <- d w_ema + (1 - d) w after the t-th G step, d = min(ema_decay,
-    (1 + t) / (10 + t)) (Karras et al., 2018; it smooths G's step-to-step swings; the warm-up
-    forgets the untrained start); the snapshots are then drawn by it.
-    Each loss is checked before its optimiser step (on the CPU, where that is free; on an
-    accelerator the first bad batch is reported when the epoch ends, one host sync per epoch).
+    (1 + t) / (10 + t)) (Karras et al., 2018: it smooths G's step-to-step swings; the warm-up
+    forgets the untrained start); the snapshots are then drawn by it. Each loss is checked
+    before its optimiser step (eagerly on the CPU; on an accelerator the first bad batch is
+    reported when the epoch ends, one host sync per epoch). channels_last: train in that memory
+    layout (06's digit GAN: about 15% faster per step on 2 CPU cores); the models come back in
+    the usual layout.
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
@@ -297,12 +298,11 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     device = torch.device(device) if device else config.current().device
-    netG.to(device), netD.to(device)
-    if ema is not None:
-        ema.to(device).train()
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    for net in (n for n in (netG, netD, ema) if n is not None):
+        net.to(device, memory_format=layout)
     num_classes = getattr(netG, "num_classes", 0)
-    # z and fake labels come from a generator of their own: seeded by `seed`, or with seed=None
-    # from the global state, so that the notebook's config.setup seed governs the run
+    # z and fake labels: a generator of their own, from `seed` or (None) from the global seed
     base = int(torch.randint(2**62, (1,))) if seed is None else seed
     if seed is not None:
         torch.manual_seed(seed)  # any other draw (augmentation, dropout) starts from the seed too
@@ -310,9 +310,8 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
     if fixed_z is None:
         fixed_z = torch.randn(n_snapshot, netG.latent_dim,
                               generator=torch.Generator().manual_seed(10_000 + base))
-    fixed_y = None
-    if num_classes:
-        fixed_y = grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
+    fixed_y = (grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
+               if num_classes else None)
     opt_d = torch.optim.Adam(netD.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
     opt_g = torch.optim.Adam(netG.parameters(), lr=lr, betas=betas)
     history, g_steps = History(), 0
@@ -324,7 +323,7 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
         finite = _FiniteCheck(device, epoch)
         netG.train(), netD.train()
         for b, (x, y, *_) in enumerate(train_loader, start=1):
-            x, n = x.to(device), len(x)
+            x, n = (x.to(device, memory_format=layout) if x.dim() == 4 else x.to(device)), len(x)
             z = torch.randn(n, netG.latent_dim, generator=rng).to(device)
             y_fake = (torch.randint(num_classes, (n,), generator=rng).to(device)
                       if num_classes else None)
@@ -350,6 +349,8 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
             on_snapshot(epoch, images)
         bar.set_postfix(d_loss=f"{history.last('d_loss'):.3f}",
                         g_loss=f"{history.last('g_loss'):.3f}")
+    for net in (n for n in (netG, netD, ema) if n is not None):  # the usual layout: .view works
+        net.to(memory_format=torch.contiguous_format)
     netG.eval(), netD.eval()
     return history
 
