@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import config, pdfs, runs, seeds
+from . import config, pdfs, runs, seeds, spreads
 
 
 def main(argv=None) -> int:
@@ -28,6 +28,9 @@ def main(argv=None) -> int:
     se.add_argument("notebooks", nargs="+")
     se.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     se.add_argument("--jobs", type=int, default=1, help="kernels at once (each on 2 // jobs threads)")
+    se.add_argument("--carry", action="store_true",
+                    help="run nothing: after a refactor, keep the seeds runs of each notebook whose "
+                         "default run in media/ reproduced seed 0 exactly")
     bu = sub.add_parser("build", help="build reports/*.md into PDFs")
     bu.add_argument("reports", nargs="+")
     bu.add_argument("--strict", action="store_true",
@@ -37,6 +40,11 @@ def main(argv=None) -> int:
     if args.command == "execute":
         return _execute_all(args.notebooks, args.profile, args.force)
     if args.command == "seeds":
+        if args.carry:
+            outcome = seeds.carry_seeds(args.notebooks)
+            for name, what in outcome.items():
+                print(f"{name}: {what}")
+            return int(any(what.startswith("not carried") for what in outcome.values()))
         seeds.run_seeds(args.notebooks, args.seeds, args.jobs)
         return 0
     return _build_all(args.reports, args.strict, args.force)
@@ -66,8 +74,9 @@ def pdf_inputs(md: Path, name: str) -> list[Path]:
     run and the files that fill or lay it out."""
     media = config.REPO_ROOT / "media" / name
     figures = [md.parent / ref for ref, _ in pdfs.FIGURE.findall(md.read_text())]
-    return [md, media / "metrics.json", *figures, seeds.SEEDS_JSON, seeds.TARGETS_JSON,
-            seeds.DIFFERENCES_JSON, pdfs.GLOSSARY_JSON, runs.PACKAGE / "pdfs.py", runs.PACKAGE / "seeds.py"]
+    return [md, media / "metrics.json", *figures, seeds.SEEDS_JSON, spreads.TARGETS_JSON,
+            spreads.DIFFERENCES_JSON, pdfs.GLOSSARY_JSON, runs.PACKAGE / "pdfs.py",
+            runs.PACKAGE / "spreads.py"]
 
 
 def _build_all(reports, strict: bool, force: bool = False) -> int:

@@ -4,7 +4,7 @@
 
 `build` fills every {{ field }} of reports/<notebook>.md from media/<notebook>/metrics.json (a
 missing field is an error, never a blank) and from the seeds run (`{{ seeds.headline.auroc:.3f }}`
-prints that number's spread over the seeds in bench/results/seeds.json, see `seeds`), converts the
+prints that number's spread over the seeds in bench/results/seeds.json, see `spreads`), converts the
 Markdown to typst with pandoc and compiles the PDF with typst: LaTeX math, tables and images
 render, no TeX needed. `check_pdf` says what a reader would mind in the result.
 """
@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from . import config, seeds
+from . import config, spreads
 from .findings import fill  # the one filler, shared with the notebooks (findings.show)
 
 # A4 pages for printing; figures float to the top or bottom of a page (typst's placement: auto)
@@ -113,16 +113,16 @@ def build(md_path, pdf_path=None, media=None) -> Path:
     md_text = re.sub(r"^media:.*\n", "", md_text, count=1, flags=re.M)
     metrics_path = Path(media or config.REPO_ROOT / "media") / name / "metrics.json"
     if name == "seeds":  # the seeds run's own report: its fields come from seeds.json
-        seeds.write_seeds_fields(metrics_path)
+        spreads.write_seeds_fields(metrics_path)
     if not metrics_path.exists():
         raise FileNotFoundError(f"{metrics_path} is missing: run notebooks/{name}.ipynb first "
                                 f"(make reports does both)")
     metrics = json.loads(metrics_path.read_text())
     if name != "seeds":  # each number's spread over the seeds run, beside this run's
-        metrics["seeds"] = seeds.spreads(name, metrics)
+        metrics["seeds"] = spreads.spreads(name, metrics)
     metrics["glossary"] = glossary(md_text)
     metrics["verdict_convention"] = VERDICT_CONVENTION
-    metrics["targets_note"] = seeds.targets_note(name, md_text)
+    metrics["targets_note"] = spreads.targets_note(name, md_text)
     text = result_box(fill(md_text, metrics, str(metrics_path)))
     src = pypandoc.convert_text(PAGE_SETUP + title_as_float(text), "typst", format="markdown",
                                 extra_args=["--standalone"])

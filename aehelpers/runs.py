@@ -83,9 +83,15 @@ def execute(notebook, profile: str = "default", out_dir=None, timeout: int = 180
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
         metrics["run"] = {"hash": source_hash(notebook), "commit": git_commit(),
-                          "seconds": seconds, "profile": profile}
+                          "seconds": seconds, "profile": profile, "threads": thread_cap(threads)}
         metrics_path.write_text(json.dumps(metrics, indent=1, sort_keys=True))
     return {"notebook": notebook.stem, "profile": profile, "seconds": seconds}
+
+
+def thread_cap(threads: int | None = None) -> int | None:
+    """The CPU threads a kernel runs on: `threads`, else $OMP_NUM_THREADS, else None (all)."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return threads or (int(env) if env.isdigit() else None)
 
 
 # ---------------------------------------------------------------------------- what a run depends on

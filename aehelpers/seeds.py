@@ -1,32 +1,28 @@
-"""The seeds run: every notebook once per seed, and each number's spread for the reports.
+"""The seeds run: every notebook once per seed, its numbers kept in bench/results/seeds.json.
 
     python -m aehelpers seeds --seeds 0 1 2 3 4 notebooks/*.ipynb    # or: make seeds
-    In a report:  {{ headline.auroc:.3f }} in this run; {{ seeds.headline.auroc:.3f }}
-                  -> 0.993 in this run; 0.981 to 0.995 over 5 seeds, median 0.990; 5 of 5 meet ≥ 0.95
+    python -m aehelpers seeds --carry notebooks/*.ipynb    # after a refactor: see carry_seeds
 
 `run_seeds` executes each notebook in the default profile once per seed (its `SEED` parameter)
 and keeps every run's numbers in bench/results/seeds.json: per notebook the source hash
 (`runs.source_hash`) and commit it ran, per seed the headline, the other recorded numbers and
 the run time, or that it crashed. Seed 0 is the report's own run: it writes media/, the other
 seeds write build/seeds/. A notebook and seed already run at the current hash is not run again.
-`spreads` gives a report each number's spread over the seeds, counted against its target in
-reports/targets.json, and says "stale" where the seeds ran other code than the report's run.
+`carry_seeds` keeps the runs across a refactor that reproduced seed 0 exactly. The module
+`spreads` reads seeds.json for the reports.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
 from pathlib import Path
 
 from . import config
-from .runs import execute, git_commit, package_modules, source_hash, stamp
+from .runs import execute, git_commit, package_modules, source_hash, stamp, thread_cap
 
 SEEDS_JSON = config.REPO_ROOT / "bench" / "results" / "seeds.json"
-TARGETS_JSON = config.REPO_ROOT / "reports" / "targets.json"
-DIFFERENCES_JSON = config.REPO_ROOT / "reports" / "seed_differences.json"
 
 
 # ---------------------------------------------------------------------------- the seeds run
@@ -47,23 +43,21 @@ def numbers(metrics: dict, prefix: str = "") -> dict:
     return out
 
 
-def _load(path: Path) -> dict:
+def load(path: Path = SEEDS_JSON) -> dict:
+    """seeds.json's contents: {"notebooks": {name: {hash, commit, modules, runs}}}."""
     return json.loads(path.read_text()) if path.exists() else {"notebooks": {}}
 
 
-def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict, commit: str = "") -> None:
-    """Merge one run into seeds.json under a lock (two workers may finish at once); atomic write."""
+def _update(path: Path, notebook, change) -> None:
+    """Apply change(entry) to one notebook's entry of seeds.json under a lock (two workers may
+    finish at once), written atomically."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        results, name = _load(path), Path(notebook).stem
-        entry = results["notebooks"].get(name, {})
-        if entry.get("hash") != hash_:  # other code: its runs are no spread of this one
-            entry = {"hash": hash_, "runs": {}}
-        entry.update(commit=commit or git_commit(), modules=package_modules(notebook))
-        entry["runs"][str(seed)] = run
+        results, name = load(path), Path(notebook).stem
+        entry = change(results["notebooks"].get(name, {}))
         entry["runs"] = dict(sorted(entry["runs"].items(), key=lambda kv: int(kv[0])))
         results["notebooks"][name] = entry
         results["notebooks"] = dict(sorted(results["notebooks"].items()))
@@ -72,9 +66,20 @@ def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict, commit: st
         tmp.replace(path)
 
 
+def _save_run(path: Path, notebook, hash_: str, seed: int, run: dict, commit: str = "") -> None:
+    """Merge one run into seeds.json; runs of other code (another hash) are dropped."""
+    def change(entry):
+        if entry.get("hash") != hash_:  # other code: its runs are no spread of this one
+            entry = {"hash": hash_, "runs": {}}
+        entry.update(commit=commit or git_commit(), modules=package_modules(notebook))
+        entry["runs"][str(seed)] = run
+        return entry
+    _update(path, notebook, change)
+
+
 def _one_seed(notebook: str, seed: int, threads: int | None, media: Path | None) -> dict:
     """Run one notebook at one seed with its figures in `media` (None: media/); its record."""
-    started = time.time()
+    started, threads = time.time(), thread_cap(threads)
     executed = Path(media).parent / "executed" if media else config.REPO_ROOT / "build" / "executed"
     try:
         seconds = execute(notebook, "default", seed=seed, media=media, threads=threads,
@@ -113,7 +118,7 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
 
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    results, todo, commit = _load(path), [], git_commit()  # what was checked out at the start
+    results, todo, commit = load(path), [], git_commit()  # what was checked out at the start
     for nb in notebooks:
         name, hash_ = Path(nb).stem, source_hash(nb)
         done = results["notebooks"].get(name, {})
@@ -124,10 +129,7 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
             media_run = stamp(nb)
             if (seed == 0 and scratch is None and media_run.get("hash") == hash_
                     and media_run.get("profile") == "default"):
-                metrics = json.loads((config.media_root("default") / name / "metrics.json").read_text())
-                _save_run(path, nb, hash_, 0, commit=commit, run={
-                    "status": "ok", "seconds": media_run.get("seconds"), "from": "media/",
-                    **_kept(metrics)})
+                _save_run(path, nb, hash_, 0, commit=commit, run=_from_media(nb, media_run))
                 continue
             todo.append((str(nb), seed, hash_))
     todo.sort(key=lambda job: job[1])  # seed by seed: seed 0 (media/) first, an even tail
@@ -145,253 +147,62 @@ def run_seeds(notebooks, seeds=(0, 1, 2, 3, 4), jobs: int = 1, path: Path = SEED
             print(f"[{i}/{len(todo)}] {Path(nb).stem} seed {seed}: {run['status']} in "
                   f"{run['seconds']:.0f} s ({(time.time() - start) / 60:.1f} min so far)"
                   + (f": {run['error']}" if run["status"] == "crashed" else ""), flush=True)
-    return _load(path)
+    return load(path)
 
 
-# ---------------------------------------------------------------------------- spreads for the reports
+def _from_media(notebook, media_run: dict) -> dict:
+    """Seed 0's record taken from media/'s default run (its stamp `media_run`)."""
+    metrics = json.loads((config.media_root("default") / Path(notebook).stem
+                          / "metrics.json").read_text())
+    return {"status": "ok", "seconds": media_run.get("seconds"), "from": "media/",
+            "threads": media_run.get("threads"), **_kept(metrics)}
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+# ---------------------------------------------------------------------------- after a refactor
 
 
-def meets(run: dict, key: str, target: dict) -> bool | None:
-    """Whether one run's flat numbers meet a target of reports/targets.json (None: not measured)."""
-    value = run.get(key)
-    if not _is_number(value):
-        return None
-    if "at_least" in target:
-        return value >= target["at_least"]
-    if "at_most" in target:
-        return value <= target["at_most"]
-    other = run.get(target.get("below") or target.get("above"))
-    if not _is_number(other):
-        return None
-    return value < other if "below" in target else value > other
+def differences(a: dict, b: dict) -> list[str]:
+    """The recorded numbers (dotted keys) on which two runs' records differ, times aside."""
+    flat = lambda run: {**{f"headline.{k}": v for k, v in numbers(run.get("headline", {})).items()},
+                        **run.get("numbers", {})}
+    fa, fb = flat(a), flat(b)
+    same = lambda x, y: x == y or (x != x and y != y)  # NaN is the same as NaN here
+    return sorted(k for k in fa.keys() | fb.keys()
+                  if "seconds" not in k.rsplit(".", 1)[-1] and not same(fa.get(k), fb.get(k)))
 
 
-def target_text(target: dict, spec: str = "") -> str:
-    """'≥ 0.90', '≤ 0.05', 'below headline.peer_neg_elbo'."""
-    for word, sign in (("at_least", "≥"), ("at_most", "≤")):
-        if word in target:
-            return f"{sign} {format(target[word], spec or '.2f')}"
-    word = "below" if "below" in target else "above"
-    return f"{word} {target[word].split('.')[-1].replace('_', ' ')}"
+def carry_seeds(notebooks, path: Path = SEEDS_JSON) -> dict[str, str]:
+    """After a refactor, keep each notebook's seeds runs under its new source hash where media/'s
+    default run at that hash reproduced the recorded seed 0 exactly; notebook -> what was done.
+
+    Exactly: every recorded number and verdict word the same (times aside), at the same thread
+    cap. Code that gave seed 0 the same numbers gave the other seeds the same numbers in every
+    rerun of this project so far (02-05 and 07, December 2026), so their runs carry over, each
+    marked with the hash it ran (`carried_from`); any difference and the seeds must run again.
+    """
+    return {Path(nb).stem: _carry(nb, path) for nb in notebooks}
 
 
-class Spread(dict):
-    """One number over the seeds (n, min, median, max, meet, sign); formatted as text:
-    f"{spread:.2f}" -> '0.93 to 0.97 over 5 seeds, median 0.95; 4 of 5 meet ≥ 0.90'."""
+def _carry(notebook, path: Path) -> str:
+    """carry_seeds for one notebook: what it did, in words."""
+    hash_, media_run = source_hash(notebook), stamp(notebook)
+    entry = load(path)["notebooks"].get(Path(notebook).stem)
+    if entry is None or entry.get("hash") == hash_:
+        return "nothing to carry" if entry is None else "current already"
+    if media_run.get("hash") != hash_ or media_run.get("profile") != "default":
+        return "not carried: media/ has no default run of the current code"
+    seed0, old_hash = _from_media(notebook, media_run), entry["hash"]
+    recorded = entry["runs"].get("0", {})
+    differ = differences(recorded, seed0)
+    if differ:
+        return f"not carried: seed 0 differs in {len(differ)} numbers ({', '.join(differ[:3])})"
+    if recorded.get("threads") != seed0["threads"]:
+        return "not carried: seed 0 ran at other threads than the recorded one"
 
-    def __init__(self, values, met=None, target=None, stale=False, crashed=0, note=None):
-        values = list(values)
-        super().__init__(n=len(values), values=values, stale=stale, crashed=crashed)
-        self.target, self.note = target, note
-        if values and all(_is_number(v) for v in values):
-            self.update(min=min(values), max=max(values), median=statistics.median(values))
-            below = sum(v < 0 for v in values)
-            self["sign"] = ("below zero in every seed" if below == len(values) else
-                            "above zero in every seed" if not any(v <= 0 for v in values) else
-                            f"on both sides of zero ({below} of {len(values)} seeds below)")
-        if met is not None:
-            self["meet"] = f"{sum(met)} of {len(met)}"
-            self["met"] = sum(met)
-
-    def __format__(self, spec: str) -> str:
-        if self.note:
-            return self.note
-        n, values = self["n"], self["values"]
-        if "min" in self:
-            fmt = lambda v: format(v, spec or ".3g")
-            text = (f"{fmt(self['min'])} in all {n} seeds" if fmt(self["min"]) == fmt(self["max"])
-                    else f"{fmt(self['min'])} to {fmt(self['max'])} over {n} seeds, "
-                         f"median {fmt(self['median'])}")
-        else:  # verdict words: how often each was said
-            counts = {v: values.count(v) for v in dict.fromkeys(values)}
-            text = ", ".join(f'"{v}" in {c}' for v, c in counts.items()) + f" of {n} seeds"
-        if "meet" in self:
-            text += f"; {self['meet']} meet {target_text(self.target, spec)}"
-        if self["crashed"]:
-            text += f"; {self['crashed']} more crashed"
-        return ("stale (the seeds ran other code than this report): " + text) if self["stale"] else text
-
-    def __str__(self) -> str:
-        return format(self, "")
-
-
-class _Tree(dict):
-    """Nested spreads; where the seeds are missing or stale, an unknown key gives `fallback`."""
-
-    fallback = None
-
-    def __contains__(self, key):
-        return self.fallback is not None or dict.__contains__(self, key)
-
-    def __missing__(self, key):
-        if self.fallback is None:
-            raise KeyError(key)
-        return self.fallback
-
-
-class _Placeholder(Spread, _Tree):
-    """What a report says where the seeds run has no number: any deeper key gives itself."""
-
-    def __init__(self, note):
-        Spread.__init__(self, [], note=note)
-        self.fallback = self
-
-
-def flat_runs(entry: dict) -> dict[str, dict]:
-    """Seed -> that run's numbers (headline under 'headline.'), for the runs that finished."""
-    return {seed: {**{f"headline.{k}": v for k, v in numbers(run.get("headline", {})).items()},
-                   **run.get("numbers", {})}
-            for seed, run in entry.get("runs", {}).items() if run.get("status") == "ok"}
-
-
-def spreads(name: str, metrics: dict | None = None, path: Path = SEEDS_JSON) -> dict:
-    """A report's `seeds` fields: its metrics' numbers over the seeds run, as nested Spreads."""
-    entry = _load(path)["notebooks"].get(name)
-    if not entry:
-        return _Placeholder("not yet run over seeds (make seeds)")
-    stale = entry.get("hash") != (metrics or {}).get("run", {}).get("hash")
-    runs = flat_runs(entry)
-    for key, (a, b) in _load_targets(DIFFERENCES_JSON).get(name, {}).items():
-        for run in runs.values():  # a paired difference: both numbers from the same seed
-            if _is_number(run.get(a)) and _is_number(run.get(b)):
-                run[f"diff.{key}"] = run[a] - run[b]
-    crashed = sum(r.get("status") == "crashed" for r in entry.get("runs", {}).values())
-    targets = _load_targets().get(name, {})
-    tree = _Tree()
-    if stale:
-        tree.fallback = _Placeholder("stale: the seeds ran other code than this report")
-    for key in sorted({k for run in runs.values() for k in run}):
-        values = [run[key] for run in runs.values() if key in run]
-        target = targets.get(key)
-        met = None if target is None else [m for m in (meets(r, key, target) for r in runs.values())
-                                           if m is not None]
-        node, *parents = tree, *key.split(".")[:-1]
-        for part in parents:
-            child = dict.get(node, part)
-            if not isinstance(child, _Tree):
-                child = dict.setdefault(node, part, _Tree())
-                child.fallback = tree.fallback
-            node = child
-        dict.__setitem__(node, key.split(".")[-1], Spread(values, met, target, stale, crashed))
-    return tree
-
-
-def targets_note(name: str, text: str | None = None) -> str:
-    """One sentence per target of a report: the number, the target and where it comes from (with
-    `text`, only the targets whose number the report's text quotes)."""
-    targets = {key: t for key, t in _load_targets().get(name, {}).items()
-               if text is None or key in text}
-    return " ".join(f"{key.removeprefix('headline.').replace('_', ' ')} {target_text(t)}: {t['why']}."
-                    for key, t in targets.items()) or "This report has no numeric target."
-
-
-def _load_targets(path: Path | None = None) -> dict:
-    """reports/targets.json (or another such file) without its '_about' notes."""
-    path = path or TARGETS_JSON
-    return {k: v for k, v in json.loads(path.read_text()).items()
-            if not k.startswith("_")} if path.exists() else {}
-
-
-# ---------------------------------------------------------------------------- the seeds report
-
-
-def seeds_fields(path: Path = SEEDS_JSON, notebooks_dir: Path = config.REPO_ROOT / "notebooks") -> dict:
-    """reports/seeds.md's fields: per target and per headline number its median, range and how
-    many seeds meet it; per notebook its runs, their time, their threads and whether they are
-    stale (a run's numbers can change with its thread count, as a GAN's do)."""
-    from .reports import markdown_table
-
-    results, targets = _load(path)["notebooks"], _load_targets()
-    rows_t, rows_h, rows_r, missed, starts, ends = [], [], [], [], [], []
-    capped, mixed = [], []
-    for name, entry in results.items():
-        nb = notebooks_dir / f"{name}.ipynb"
-        stale = not nb.exists() or source_hash(nb) != entry.get("hash")
-        runs, all_runs = flat_runs(entry), entry.get("runs", {})
-        seconds = [r["seconds"] for r in all_runs.values() if r.get("seconds") is not None]
-        starts += [r["started"] for r in all_runs.values() if "started" in r]
-        ends += [r["started"] + r["seconds"] for r in all_runs.values() if "started" in r]
-        threads = {seed: _threads(r) for seed, r in all_runs.items()}
-        capped_seeds = [seed for seed, t in threads.items() if t != "all"]
-        if capped_seeds:
-            capped.append(f"{_words(name)} seeds {', '.join(capped_seeds)}")
-        mixed_here = len(set(threads.values())) > 1
-        if mixed_here:
-            mixed.append(_words(name))
-        rows_r.append({"notebook": _words(name), "seeds": ", ".join(all_runs),
-                       "threads": (", ".join(threads.values()) if mixed_here
-                                   else next(iter(threads.values()), "-")),
-                       "crashed": sum(r.get("status") == "crashed" for r in all_runs.values()),
-                       "median run (s)": f"{statistics.median(seconds):.0f}" if seconds else "-",
-                       "code": entry.get("hash", "?") + (" (stale)" if stale else " (current)")})
-        for key, target in targets.get(name, {}).items():
-            met = [m for m in (meets(r, key, target) for r in runs.values()) if m is not None]
-            spread = Spread([r[key] for r in runs.values() if key in r], met, target)
-            rows_t.append({"notebook": _words(name), "number": _words(key.removeprefix("headline.")),
-                           "target": target_text(target), "median": _short(spread.get("median")),
-                           "range": f"{_short(spread.get('min'))} to {_short(spread.get('max'))}",
-                           "seeds meeting it": spread.get("meet", "-")})
-            if not met or spread["met"] < 0.8 * len(met):  # a target holds in 4 of 5 seeds
-                missed.append(f"{_words(name)}: {_words(key.removeprefix('headline.'))} "
-                              f"({spread.get('meet', 'not measured')} seeds)")
-        for key in sorted({k for r in runs.values() for k in r if k.startswith("headline.")}):
-            values = [r[key] for r in runs.values() if key in r]
-            if _varies(key, values):
-                rows_h.append({"notebook": _words(name), "number": _words(key.removeprefix("headline.")),
-                               "median": _short(statistics.median(values)),
-                               "range": f"{_short(min(values))} to {_short(max(values))}",
-                               "seeds": len(values)})
-    cols = lambda rows: list(rows[0]) if rows else ["notebook"]
-    return {
-        "tables": {"targets": markdown_table(rows_t, cols(rows_t)),
-                   "headlines": markdown_table(rows_h, cols(rows_h)),
-                   "runs": markdown_table(rows_r, cols(rows_r))},
-        "n_notebooks": len(results), "n_runs": sum(len(e.get("runs", {})) for e in results.values()),
-        "wall_minutes": round((max(ends) - min(starts)) / 60, 1) if starts else 0.0,
-        "run_minutes": round(sum(r.get("seconds") or 0 for e in results.values()
-                                 for r in e.get("runs", {}).values()) / 60, 1),
-        "missed": "; ".join(missed) if missed else "none",
-        "how_run": ("run one at a time, each on all the machine's cores" if not capped else
-                    "run one at a time on all the machine's cores, except " + "; ".join(capped)
-                    + " (side by side, each capped at the threads the table gives)"),
-        "mixed_threads": ", ".join(mixed) if mixed else "none",
-        "n_targets": len(rows_t), "n_met": len(rows_t) - len(missed),
-        "commits": ", ".join(sorted({e.get("commit", "?") for e in results.values()})),
-    }
-
-
-INTERVAL_PARTS = re.compile(r"(_ci|\.low|\.high|_low|_high|\.\d)$|_ci\.")
-
-
-def _varies(key: str, values: list) -> bool:
-    """A headline number worth a row over the seeds: numeric, not one end of an interval, and not
-    the same in every seed (settings, floors and chance are)."""
-    return (all(_is_number(v) for v in values) and not INTERVAL_PARTS.search(key)
-            and len({round(v, 9) for v in values}) > 1)
-
-
-def _threads(run: dict) -> str:
-    """The CPU threads a run was capped at: 'all' where it was not capped (JOBS=1)."""
-    return "all" if run.get("threads") is None else str(run["threads"])
-
-
-def _words(name: str) -> str:
-    """'06_gan_csp' -> '06 gan csp': names that a table can wrap."""
-    return name.replace("_", " ")
-
-
-def _short(v) -> str:
-    """A number for a table: 3 significant digits, thousands separated."""
-    if not _is_number(v):
-        return "-"
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
-
-
-def write_seeds_fields(metrics_path: Path, path: Path = SEEDS_JSON) -> None:
-    """media/seeds/metrics.json for reports/seeds.md, from seeds.json and reports/targets.json."""
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(seeds_fields(path), indent=1, sort_keys=True))
+    def change(entry):
+        runs = {seed: {**run, "carried_from": run.get("carried_from", old_hash)}
+                for seed, run in entry["runs"].items() if seed != "0"}
+        return {"hash": hash_, "commit": git_commit(), "modules": package_modules(notebook),
+                "runs": {"0": seed0, **runs}}
+    _update(path, notebook, change)
+    return f"carried {len(entry['runs']) - 1} runs from {old_hash}"

@@ -19,9 +19,9 @@ ALLOWED = {
     "gan": {"config", "blocks", "train"}, "faces": {"metrics"}, "wells": {"config", "data", "sets"},
     "evaluate": {"config", "metrics", "plots", "train"}, "debug": {"blocks"},
     # running notebooks and building the reports: never imported by a notebook
-    "runs": {"config"}, "seeds": {"config", "runs", "reports"},
-    "pdfs": {"config", "seeds", "findings"},
-    "cli": {"config", "pdfs", "runs", "seeds"},
+    "runs": {"config"}, "seeds": {"config", "runs"}, "spreads": {"config", "runs", "seeds", "reports"},
+    "pdfs": {"config", "spreads", "findings"},
+    "cli": {"config", "pdfs", "runs", "seeds", "spreads"},
 }
 
 

@@ -1,11 +1,12 @@
-"""runs (source hashes, stamps, skipping current notebooks) and seeds (the seeds run, spreads)."""
+"""runs (source hashes, stamps, skipping current notebooks), seeds (the seeds run, carrying it
+over a refactor) and spreads (each number over the seeds, the seeds report)."""
 
 import json
 
 import nbformat
 import pytest
 
-from aehelpers import cli, config, pdfs, runs, seeds
+from aehelpers import cli, config, pdfs, runs, seeds, spreads
 
 TINY = """import os
 from aehelpers import config, reports
@@ -93,7 +94,7 @@ def test_execute_all_skips_a_current_notebook(monkeypatch, capsys, tmp_path):
 def test_seeds_run_records_crashes_resumes_and_spreads(tmp_path, capsys, monkeypatch):
     differences = tmp_path / "differences.json"
     differences.write_text(json.dumps({"tiny": {"acc_minus_diff": ["headline.acc", "headline.diff.2"]}}))
-    monkeypatch.setattr(seeds, "DIFFERENCES_JSON", differences)
+    monkeypatch.setattr(spreads, "DIFFERENCES_JSON", differences)
     nb = tiny_notebook(tmp_path / "tiny.ipynb")
     path = tmp_path / "seeds.json"
     seeds.run_seeds([nb], seeds=[0, 1, 2, 3], jobs=2, path=path, scratch=tmp_path / "m")
@@ -107,7 +108,7 @@ def test_seeds_run_records_crashes_resumes_and_spreads(tmp_path, capsys, monkeyp
     seeds.run_seeds([nb], seeds=[0, 1, 2, 3], jobs=1, path=path, scratch=tmp_path / "m")
     assert "1 run(s) to do" in capsys.readouterr().out  # only the crashed one again
 
-    spread = seeds.spreads("tiny", {"run": {"hash": entry["hash"]}}, path=path)
+    spread = spreads.spreads("tiny", {"run": {"hash": entry["hash"]}}, path=path)
     acc = spread["headline"]["acc"]
     assert (acc["n"], acc["min"], acc["max"]) == (3, pytest.approx(0.90), pytest.approx(0.92))
     assert format(acc, ".2f") == "0.90 to 0.92 over 3 seeds, median 0.91; 1 more crashed"
@@ -119,23 +120,67 @@ def test_seeds_run_records_crashes_resumes_and_spreads(tmp_path, capsys, monkeyp
     with pytest.raises(KeyError):
         pdfs.fill("{{ seeds.headline.typo }}", {"seeds": spread})
 
-    stale = seeds.spreads("tiny", {"run": {"hash": "other"}}, path=path)
+    stale = spreads.spreads("tiny", {"run": {"hash": "other"}}, path=path)
     assert format(stale["headline"]["acc"], ".2f").startswith("stale")
     assert pdfs.fill("{{ seeds.headline.new_key:.2f }}", {"seeds": stale}).startswith("stale")
-    missing = seeds.spreads("x", path=path)
+    missing = spreads.spreads("x", path=path)
     assert "not yet run" in pdfs.fill("{{ seeds.headline.acc:.1f }}", {"seeds": missing})
 
 
+def test_carry_keeps_the_seeds_only_where_the_new_code_reproduces_seed_0(tmp_path, monkeypatch):
+    media = tmp_path / "media"
+    monkeypatch.setenv(config.MEDIA_ENV, str(media))  # media/ of this test
+    nb = tiny_notebook(tmp_path / "tiny.ipynb")
+    runs.execute(nb, "default", seed=0, media=media)
+    seed0 = seeds._from_media(nb, runs.stamp(nb))
+    old_hash, path = runs.source_hash(nb), tmp_path / "seeds.json"
+    recorded = {"0": seed0, "1": {**seed0, "from": None, "headline": {"acc": 0.91}}}
+    path.write_text(json.dumps({"notebooks": {"tiny": {"hash": old_hash, "runs": recorded}}}))
+    assert seeds.carry_seeds([nb], path) == {"tiny": "current already"}
+
+    def edit(code=TINY, title="# tiny"):  # the notebook's sources change, and with them its hash
+        nbk = nbformat.read(nb, as_version=4)
+        nbk.cells[0].source, nbk.cells[2].source = title, code
+        nbformat.write(nbk, nb)
+
+    edit(title="# tiny, retitled")  # a refactor: other sources, the same numbers
+    assert seeds.carry_seeds([nb], path)["tiny"].startswith("not carried: media/ has no default")
+    runs.execute(nb, "default", seed=0, media=media)
+    before = path.read_text()
+    edit(TINY.replace("0.9 + 0.01", "0.8 + 0.01"))  # other numbers: nothing may carry
+    runs.execute(nb, "default", seed=0, media=media)
+    assert seeds.carry_seeds([nb], path)["tiny"] == (
+        "not carried: seed 0 differs in 1 numbers (headline.acc)")
+    assert path.read_text() == before
+    edit(title="# tiny, retitled")
+    runs.execute(nb, "default", seed=0, media=media)
+    assert seeds.carry_seeds([nb], path) == {"tiny": f"carried 1 runs from {old_hash}"}
+    entry = json.loads(path.read_text())["notebooks"]["tiny"]
+    assert entry["hash"] == runs.source_hash(nb) != old_hash
+    assert entry["runs"]["1"] == {**recorded["1"], "carried_from": old_hash}
+    assert "carried_from" not in entry["runs"]["0"]
+    assert seeds.differences(entry["runs"]["0"], seed0) == []
+    assert spreads.spreads("tiny", {"run": {"hash": entry["hash"]}}, path)["headline"]["acc"]["n"] == 2
+
+
+def test_differences_name_the_numbers_that_changed_and_ignore_times():
+    a = {"headline": {"acc": 0.9, "word": "tie", "nan": float("nan")},
+         "numbers": {"train_seconds": 3.0, "n": 5}}
+    b = {"headline": {"acc": 0.9, "word": "lower", "nan": float("nan")},
+         "numbers": {"train_seconds": 4.0, "n": 5, "new": 1}}
+    assert seeds.differences(a, a) == [] and seeds.differences(a, b) == ["headline.word", "new"]
+
+
 def test_spread_counts_targets_and_signs():
-    met = [seeds.meets({"a": v}, "a", {"at_least": 0.9}) for v in (0.95, 0.85, 0.91)]
-    spread = seeds.Spread([0.95, 0.85, 0.91], met, {"at_least": 0.9})
+    met = [spreads.meets({"a": v}, "a", {"at_least": 0.9}) for v in (0.95, 0.85, 0.91)]
+    spread = spreads.Spread([0.95, 0.85, 0.91], met, {"at_least": 0.9})
     assert format(spread, ".2f").endswith("2 of 3 meet ≥ 0.90")
-    assert format(seeds.Spread([1.0, 1.0, 0.9996]), ".3f") == "1.000 in all 3 seeds"
-    assert seeds.Spread([-2.0, -1.0])["sign"] == "below zero in every seed"
-    assert seeds.Spread([1.0, 0.5])["sign"] == "above zero in every seed"
-    assert seeds.meets({"ours": 110.0, "peer": 115.0}, "ours", {"below": "peer"}) is True
-    assert seeds.meets({"ours": 120.0, "peer": 115.0}, "ours", {"below": "peer"}) is False
-    assert seeds.meets({"ours": "n/a"}, "ours", {"at_most": 1}) is None
+    assert format(spreads.Spread([1.0, 1.0, 0.9996]), ".3f") == "1.000 in all 3 seeds"
+    assert spreads.Spread([-2.0, -1.0])["sign"] == "below zero in every seed"
+    assert spreads.Spread([1.0, 0.5])["sign"] == "above zero in every seed"
+    assert spreads.meets({"ours": 110.0, "peer": 115.0}, "ours", {"below": "peer"}) is True
+    assert spreads.meets({"ours": 120.0, "peer": 115.0}, "ours", {"below": "peer"}) is False
+    assert spreads.meets({"ours": "n/a"}, "ours", {"at_most": 1}) is None
 
 
 def test_seeds_fields_tables_and_missed_targets(tmp_path, monkeypatch):
@@ -148,8 +193,8 @@ def test_seeds_fields_tables_and_missed_targets(tmp_path, monkeypatch):
     path.write_text(json.dumps({"notebooks": {"tiny": {"hash": runs.source_hash(nb), "runs": runs_}}}))
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps({"tiny": {"headline.acc": {"at_least": 0.9}}}))
-    monkeypatch.setattr(seeds, "TARGETS_JSON", targets)
-    fields = seeds.seeds_fields(path, nb_dir)
+    monkeypatch.setattr(spreads, "TARGETS_JSON", targets)
+    fields = spreads.seeds_fields(path, nb_dir)
     assert "| tiny | acc | ≥ 0.90 | 0.9 | 0.88 to 0.92 | 3 of 5 |" in fields["tables"]["targets"]
     assert fields["missed"] == "tiny: acc (3 of 5 seeds)" and fields["n_met"] == 0
     assert fields["wall_minutes"] == pytest.approx((400 + 10) / 60, abs=0.05)
@@ -158,9 +203,14 @@ def test_seeds_fields_tables_and_missed_targets(tmp_path, monkeypatch):
     assert fields["how_run"] == "run one at a time, each on all the machine's cores"
     runs_["3"]["threads"] = runs_["4"]["threads"] = 1  # two seeds run side by side
     path.write_text(json.dumps({"notebooks": {"tiny": {"hash": runs.source_hash(nb), "runs": runs_}}}))
-    fields = seeds.seeds_fields(path, nb_dir)
+    fields = spreads.seeds_fields(path, nb_dir)
     assert fields["mixed_threads"] == "tiny" and "| all, all, all, 1, 1 |" in fields["tables"]["runs"]
     assert "except tiny seeds 3, 4" in fields["how_run"]
+    assert fields["carried"] == "none"
+    runs_["2"]["carried_from"] = "abc"  # a refactor reproduced seed 0: seed 2 kept its old run
+    path.write_text(json.dumps({"notebooks": {"tiny": {"hash": runs.source_hash(nb), "runs": runs_}}}))
+    fields = spreads.seeds_fields(path, nb_dir)
+    assert fields["carried"] == "tiny seeds 2 (ran at abc)" and "(seeds carried)" in fields["tables"]["runs"]
 
 
 def test_build_all_rebuilds_only_stale_pdfs_and_leaves_no_failing_one(tmp_path, monkeypatch):
