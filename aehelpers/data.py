@@ -34,6 +34,7 @@ from .sets import (  # noqa: F401  (re-exported: notebooks write data.ImageSet, 
     loaders,
     resize,
     split,
+    stretch,
 )
 
 MNIST_SPLIT_SEED = 0  # the one split of the shipped 10,000 MNIST images that every notebook uses

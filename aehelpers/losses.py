@@ -80,11 +80,6 @@ def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0)
 
 
-def kl_closed_form(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Closed-form KL(q(z|x) || N(0, I)) summed over latent dims, mean over the batch (nats)."""
-    return kl_per_dim(mu, logvar).sum()
-
-
 def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, diag(exp(logvar))) summed over dims: shape (B,), nats."""
     return -0.5 * ((z - mu).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI).sum(1)

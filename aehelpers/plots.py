@@ -4,6 +4,7 @@
     plots.savefig(fig, "reconstructions")
 
 Every function returns the matplotlib Figure and draws nothing else; a notebook shows it inline.
+`use_style()` sets the course's look once per notebook (nothing changes at import).
 Introduced in 01_conv_ae; later notebooks add their figures at the end of this module.
 """
 
@@ -18,8 +19,16 @@ import torch
 
 from . import config
 
-plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "axes.spines.top": False,
-                     "axes.spines.right": False, "font.size": 9})
+STYLE = {"figure.dpi": 100, "savefig.dpi": 120, "axes.spines.top": False,
+         "axes.spines.right": False, "font.size": 9}  # text in pt, resolution in dots per inch
+
+
+def use_style() -> None:
+    """Set the course's figure style (STYLE: 9 pt text, no top and right spines, 120 dpi files).
+
+    Each notebook calls it once, after setup: importing the package changes no matplotlib setting.
+    """
+    plt.rcParams.update(STYLE)
 
 
 def smallest_text_pt(fig) -> float:
@@ -62,7 +71,7 @@ def savefig(fig, name: str, notebook_dir: Path | None = None,
     path = folder / f"{name}.png"
     if print_width is not None:
         enlarge_text_for_print(fig, print_width)
-    dpi = plt.rcParams["savefig.dpi"]
+    dpi = STYLE["savefig.dpi"]  # every course figure at one resolution, styled or not
     fig.savefig(path, bbox_inches="tight", dpi=dpi,
                 metadata={"aehelpers-min-text-pt": f"{smallest_text_pt(fig):.2f}",
                           "aehelpers-dpi": f"{dpi}"})
@@ -211,25 +220,6 @@ def grouped_bars(groups: dict, ylabel: str, title: str | None = None, fmt: str =
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title)
-    return fig
-
-
-def labelled_points(points: dict, xlabel: str, ylabel: str, title: str | None = None,
-                    diagonal: bool = False):
-    """Scatter {label: (x, y)} with each point's label beside it; diagonal=True draws y = x."""
-    fig, ax = plt.subplots(figsize=(4.6, 3.6))
-    xs, ys = zip(*points.values())
-    ax.scatter(xs, ys, s=18, color="tab:blue", zorder=3)
-    for label, (x, y) in points.items():
-        ax.annotate(label, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
-    if diagonal:
-        lo, hi = min(xs + ys), max(xs + ys)
-        ax.plot([lo, hi], [lo, hi], ":", color="grey", lw=1, label="y = x")
-        ax.legend(fontsize=7)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     return fig

@@ -120,6 +120,11 @@ def loaders(train: ImageSet, val: ImageSet | None = None, batch_size: int = 64, 
     return train_loader, val_loader
 
 
+def stretch(x: torch.Tensor) -> torch.Tensor:
+    """Each image divided by its own maximum (pixel units, max 1): faint draws read like crisp ones."""
+    return x / x.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+
+
 def resize(x: torch.Tensor, size) -> torch.Tensor:
     """Resize a batch (N, C, H, W) to `size` (int or (H, W)) with antialiased bilinear filtering."""
     size = (size, size) if isinstance(size, int) else tuple(size)

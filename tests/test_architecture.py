@@ -15,7 +15,7 @@ ALLOWED = {
     "models": {"blocks"}, "train": {"config", "checkpoint"},
     "plots": {"config"}, "reports": {"config"}, "findings": {"reports"},
     "anomaly": {"config", "metrics", "train"}, "stats": {"anomaly"}, "baselines": {"anomaly"},
-    "positions": {"config", "data", "sets", "train"},
+    "positions": {"config", "data", "sets", "train", "blocks", "models"},
     "gan": {"config", "blocks", "train"}, "faces": {"metrics"}, "wells": {"config", "data", "sets"},
     "evaluate": {"config", "metrics", "plots", "train"}, "debug": {"blocks"},
     # running notebooks and building the reports: never imported by a notebook

@@ -269,3 +269,10 @@ def test_first_of_finds_the_first_image_of_a_label_and_names_a_missing_one():
     assert ds.first_of(1) == 1 and ds.first_of(3) == 0
     with pytest.raises(ValueError, match="tiny has no image with label 7"):
         ds.first_of(7)
+
+
+def test_stretch_scales_each_image_to_a_maximum_of_one_and_leaves_empty_ones():
+    x = torch.stack([torch.full((1, 4, 4), 0.25), torch.zeros(1, 4, 4)])
+    x[0, 0, 1, 1] = 0.5
+    out = data.stretch(x)
+    assert out[0].max() == 1.0 and out[0, 0, 0, 0] == 0.5 and torch.equal(out[1], x[1])
