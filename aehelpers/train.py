@@ -22,6 +22,7 @@ so the last checkpoint stays good. `train.load_checkpoint(path, model)` loads we
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import time
@@ -246,6 +247,32 @@ class BestWeights:
         """Load the best weights seen so far into model."""
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
+
+
+class KeepAt:
+    """Callback: a copy of the model as it was after one epoch (a budget another run shares);
+    it only records, never stops training.
+
+        early = train.KeepAt(5)
+        train.fit(..., num_epochs=20, callbacks=[early]); early.model   # as after epoch 5
+        early.restore(other)   # or load those weights into another model of the same shape
+    """
+
+    def __init__(self, epoch: int):
+        if epoch < 1:
+            raise ValueError(f"epoch counts from 1 (the first epoch's end), got {epoch}")
+        self.epoch, self.model = epoch, None
+
+    def __call__(self, epoch, model, history):
+        if epoch == self.epoch:
+            self.model = copy.deepcopy(model)
+        return False
+
+    def restore(self, model):
+        """Load the kept weights into model; an error if fit never reached that epoch."""
+        if self.model is None:
+            raise RuntimeError(f"no copy kept: training never finished epoch {self.epoch}")
+        model.load_state_dict(self.model.state_dict())
 
 
 class EarlyStopping:

@@ -171,3 +171,25 @@ def test_best_weights_offer_serves_other_loops_and_compares_tuples_in_order():
     assert best.best_epoch == 2 and best.best == (0.8, 0.7)  # the first entry decides, then the second
     best.restore(model)
     assert torch.all(model.weight == 2)
+
+
+def test_keep_at_copies_the_model_after_its_epoch_only():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 3)
+    x = torch.rand(16, 3)
+    loader = data.loaders(data.ImageSet(x[:, None, None, :], torch.zeros(16).long()), None,
+                          batch_size=8, seed=0)[0]
+    step = lambda m, batch, epoch: {"loss": ((m(batch[0].flatten(1)) - 1) ** 2).mean()}
+    seen = []
+    early = train.KeepAt(2)
+    train.fit(model, loader, step=step, num_epochs=4, progress=False, seed=0,
+              callbacks=[early, lambda e, m, h: seen.append(m.weight.detach().clone())])
+    assert torch.equal(early.model.weight, seen[1]) and not torch.equal(early.model.weight, seen[3])
+    assert early.model is not model
+    other = torch.nn.Linear(3, 3)
+    early.restore(other)
+    assert torch.equal(other.weight, seen[1])
+    with pytest.raises(RuntimeError, match="never finished epoch 9"):
+        train.KeepAt(9).restore(other)
+    with pytest.raises(ValueError, match="counts from 1"):
+        train.KeepAt(0)
