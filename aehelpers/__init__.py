@@ -6,10 +6,14 @@
 One concern per module: config (profile, seed, device, paths); data (the course's datasets) over
 sets (ImageSet, loaders, splits) and folders (your own images); noise (input corruptions); blocks
 (layers and shape_trace); models (AE, VAE, CVAE, classifiers); losses; train (the fit loop) with
-checkpoint (safe saving and resuming); metrics; positions (05's digits at a place); anomaly
-(scores, thresholds, intervals); gan (the GAN's networks and loop, 06); wells (07's well images);
-plots (figures into media/), reports (numbers into metrics.json) and pdfs (the PDF reports);
-runs (executing notebooks, only where their sources changed) and seeds (the seeds run).
+checkpoint (safe saving and resuming); metrics (image distances, latent codes); stats (intervals
+and verdict words); debug (checks before a long run); evaluate (the one digit judge of generated
+samples); positions (05's digits at a place and its GridCVAE); anomaly (scores, thresholds),
+baselines (scores that learn nothing); gan (the GAN's networks and loop, 06) and faces (06's face
+judge and diversity); wells (07's well images); plots (figures into media/), reports (numbers
+into metrics.json), findings (a section's sentence from them) and pdfs (the PDF reports); runs
+(executing notebooks, only where their sources changed), seeds (the seeds run) and spreads (each
+number over the seeds).
 
 The device rule: helpers that run a model (train.predict, train.evaluate, the scoring functions
 of anomaly, losses and metrics, gan's samplers) move their inputs to the model's device and
@@ -19,10 +23,15 @@ unchanged on a GPU (`config.setup` picks CUDA when there is one).
 """
 from . import (
     anomaly,
+    baselines,
     blocks,
     checkpoint,
     config,
     data,
+    debug,
+    evaluate,
+    faces,
+    findings,
     folders,
     gan,
     losses,
@@ -36,13 +45,16 @@ from . import (
     runs,
     seeds,
     sets,
+    spreads,
+    stats,
     train,
     wells,
 )
 from .blocks import shape_trace
 from .config import setup
 
-__all__ = ["anomaly", "blocks", "checkpoint", "config", "data", "folders", "gan", "losses",
-           "metrics", "models", "noise", "pdfs", "plots", "positions", "reports", "runs", "seeds",
-           "sets", "train", "wells", "setup", "shape_trace"]
+__all__ = ["anomaly", "baselines", "blocks", "checkpoint", "config", "data", "debug", "evaluate",
+           "faces", "findings", "folders", "gan", "losses", "metrics", "models", "noise", "pdfs",
+           "plots", "positions", "reports", "runs", "seeds", "sets", "spreads", "stats", "train",
+           "wells", "setup", "shape_trace"]
 __version__ = "0.1.0"

@@ -7,19 +7,23 @@
     stats.one_class_auroc_ci(scores, classes)  # mean AUROC of one model per normal class (03)
     low, high = stats.paired_t_interval(diffs)  # per-seed paired differences (02)
     stats.seeds_verdict(diffs)  # the word those differences support
+    mean, low, high = stats.mean_ci(per_image_diffs)  # a mean over items, bootstrap interval
+    low, high = stats.proportion_ci(90, 100)  # a share: its Wilson interval
 
 A number from one test set would move on another test set of the same size: the bootstrap
 resamples the test images to show how far. A number from one seed would move with the seed: the t
 interval over per-seed paired differences shows how far. A verdict word ("higher", "lower") is
 given only when its whole interval lies on one side of 0; otherwise it is "within the noise".
-Intervals of a mean over seeds and of a proportion are `metrics.mean_ci` and
-`metrics.proportion_ci`. Introduced in 07_well_leaks (bootstrap) and 03_anomaly_cats (one class
-per model); builds on `anomaly`'s checked scores and AUROC.
+The mean of per-item numbers gets a bootstrap interval (`mean_ci`), a share of n a Wilson
+interval (`proportion_ci`), a number from a few seeds its range (`seed_range`, `ranges_apart`).
+Introduced in 07_well_leaks (bootstrap) and 03_anomaly_cats (one class per model); builds on
+`anomaly`'s checked scores and AUROC.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .anomaly import as_scores, auroc, need_both_classes, separation_rows
 
@@ -144,6 +148,22 @@ def _one_class_rows(s: np.ndarray, classes: np.ndarray, normal, idx: np.ndarray)
     return out
 
 
+def _one_class_means(score_sets, classes, normal, n_boot: int, seed: int) -> list:
+    """For each (K, n) score array: (its mean one-class AUROC on all n images, the same mean on
+    each of n_boot resamples of the images), the resamples the same for every array."""
+    c = np.asarray(classes)
+    sets = [np.asarray(s, dtype=np.float64) for s in score_sets]
+    normal = list(range(len(sets[0]))) if normal is None else list(normal)
+    for s in sets:
+        if s.ndim != 2 or s.shape != (len(normal), len(c)):
+            raise ValueError(f"scores must be (classes, images) = ({len(normal)}, {len(c)}), "
+                             f"got {s.shape}")
+    idx = np.random.default_rng(seed).integers(0, len(c), (n_boot, len(c)))
+    full = np.arange(len(c))[None]
+    return [(float(_one_class_rows(s, c, normal, full).mean()),
+             _one_class_rows(s, c, normal, idx).mean(1)) for s in sets]
+
+
 def one_class_auroc_ci(scores, classes, normal=None, n_boot: int = 1000, seed: int = 0,
                        level: float = 0.95):
     """(mean, low, high): mean over rows of the one-class AUROC with a bootstrap interval.
@@ -152,16 +172,7 @@ def one_class_auroc_ci(scores, classes, normal=None, n_boot: int = 1000, seed: i
     class normal[k] (default: 0..K-1), whose images are normal there and all others anomalies.
     The interval resamples the test images (the same draw for every row).
     """
-    s = np.asarray(scores, dtype=np.float64)
-    c = np.asarray(classes)
-    normal = list(range(len(s))) if normal is None else list(normal)
-    if s.ndim != 2 or s.shape != (len(normal), len(c)):
-        raise ValueError(f"scores must be (classes, images) = ({len(normal)}, {len(c)}), "
-                         f"got {s.shape}")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(c), (n_boot, len(c)))
-    value = float(_one_class_rows(s, c, normal, np.arange(len(c))[None]).mean())
-    boot = _one_class_rows(s, c, normal, idx).mean(1)
+    [(value, boot)] = _one_class_means([scores], classes, normal, n_boot, seed)
     low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return value, float(low), float(high)
 
@@ -173,18 +184,9 @@ def compare_one_class(scores_a, scores_b, classes, normal=None, n_boot: int = 10
     Returns {"mean_a", "mean_b", "diff", "low", "high", "verdict"} ("higher", "lower" or
     "within the noise").
     """
-    a, b = np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"scores_a {a.shape} and scores_b {b.shape} must have the same shape")
-    c = np.asarray(classes)
-    normal = list(range(len(a))) if normal is None else list(normal)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(c), (n_boot, len(c)))
-    full = np.arange(len(c))[None]
-    mean_a = float(_one_class_rows(a, c, normal, full).mean())
-    mean_b = float(_one_class_rows(b, c, normal, full).mean())
-    boot = _one_class_rows(a, c, normal, idx).mean(1) - _one_class_rows(b, c, normal, idx).mean(1)
-    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    (mean_a, boot_a), (mean_b, boot_b) = _one_class_means([scores_a, scores_b], classes, normal,
+                                                          n_boot, seed)
+    low, high = np.quantile(boot_a - boot_b, [(1 - level) / 2, (1 + level) / 2])
     return {"mean_a": mean_a, "mean_b": mean_b, "diff": mean_a - mean_b, "low": float(low),
             "high": float(high), "verdict": verdict(float(low), float(high))}
 
@@ -212,3 +214,48 @@ def seeds_verdict(diffs, above: str = "higher", below: str = "lower") -> str:
     """`above`/`below` where the t interval of per-seed paired differences excludes 0, else
     "within the noise"."""
     return verdict(*paired_t_interval(diffs), above, below)
+
+
+# ---------------------------------------------------------------------------------------------
+# a mean over items, a share of n, a number from a few seeds
+# ---------------------------------------------------------------------------------------------
+
+def seed_range(values) -> dict:
+    """One number measured from several seeds: {"mean", "low", "high"} (mean, smallest, largest)."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("seed_range needs at least one value")
+    return {"mean": sum(values) / len(values), "low": min(values), "high": max(values)}
+
+
+def ranges_apart(a: dict, b: dict) -> bool:
+    """True when every seed's value of a lies above every seed's value of b (a["low"] > b["high"]):
+    the seed-level verdict of 01 and 06 ("higher in every seed")."""
+    return a["low"] > b["high"]
+
+
+def mean_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple:
+    """(mean, low, high): the mean of values (n,) and its percentile bootstrap interval over items;
+    pass a paired difference (a - b on the same items) to compare two models (04)."""
+    v = torch.as_tensor(values, dtype=torch.float64).flatten()
+    if len(v) < 2 or n_boot < 1 or not 0 < level < 1:
+        raise ValueError(f"need >= 2 values, n_boot >= 1 and level in (0, 1); got {len(v)}, "
+                         f"{n_boot}, {level}")
+    g = torch.Generator().manual_seed(seed)
+    boot = v[torch.randint(len(v), (n_boot, len(v)), generator=g)].mean(1)
+    low, high = torch.quantile(boot, torch.tensor([(1 - level) / 2, (1 + level) / 2],
+                                                  dtype=torch.float64)).tolist()
+    return v.mean().item(), low, high
+
+
+def proportion_ci(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95% for z = 1.96) of a proportion successes / n: (low, high).
+
+    How far an accuracy measured on n samples would move on another n from the same source (05).
+    """
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

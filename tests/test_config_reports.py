@@ -245,12 +245,3 @@ def test_interval_plot_draws_one_row_per_interval_top_down():
     assert axes[1].get_legend() is None and axes[0].get_xlabel() == ""
     assert [t.get_text() for t in axes[1].get_yticklabels()] == ["a"]
     plt.close(fig)
-
-
-def test_seed_range_and_ranges_apart():
-    a, b = metrics.seed_range([0.5, 0.7, 0.6]), metrics.seed_range(iter([0.1, 0.45]))
-    assert a == pytest.approx({"mean": 0.6, "low": 0.5, "high": 0.7})
-    assert metrics.ranges_apart(a, b) and not metrics.ranges_apart(b, a)
-    assert not metrics.ranges_apart(a, metrics.seed_range([0.55]))  # inside a's range: no verdict
-    with pytest.raises(ValueError, match="at least one"):
-        metrics.seed_range([])

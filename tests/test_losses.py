@@ -156,19 +156,6 @@ def test_variety_and_distance_ratio():
     assert metrics.distance_ratio(x, x, x.mean(0)) == pytest.approx(1.0)
 
 
-def test_mean_ci_brackets_the_mean_and_narrows_with_n():
-    from aehelpers import metrics
-    g = torch.Generator().manual_seed(0)
-    small = torch.randn(20, generator=g)
-    big = torch.randn(2000, generator=g)
-    m, lo, hi = metrics.mean_ci(small)
-    assert lo < m < hi
-    _, lo2, hi2 = metrics.mean_ci(big)
-    assert hi2 - lo2 < (hi - lo) / 3
-    with pytest.raises(ValueError):
-        metrics.mean_ci([1.0])
-
-
 def test_position_bias_makes_z0_decode_to_a_pattern():
     from aehelpers import models
     torch.manual_seed(0)

@@ -156,41 +156,6 @@ def test_knn_accuracy_is_one_for_separated_codes_and_near_chance_for_noise():
         metrics.knn_accuracy(noise[:5], y[:5], noise[5:10], y[5:10], k=10)
 
 
-def test_proportion_ci_is_the_wilson_interval():
-    low, high = metrics.proportion_ci(90, 100)
-    assert low == pytest.approx(0.8256, abs=1e-3) and high == pytest.approx(0.9448, abs=1e-3)
-    low, high = metrics.proportion_ci(100, 100)  # all right: the interval still has a width
-    assert high == pytest.approx(1.0) and 0.95 < low < 0.97
-    assert metrics.proportion_ci(0, 10)[0] == 0.0
-    with pytest.raises(ValueError, match="successes <= n"):
-        metrics.proportion_ci(11, 10)
-
-
-class _TwoInputStrict(torch.nn.Module):
-    """forward(x, c) that asserts both inputs sit on the device of its weights."""
-
-    def __init__(self):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(1))
-
-    def forward(self, x, c):
-        assert x.device == c.device == self.w.device, (x.device, c.device, self.w.device)
-        if self.w.device.type == "meta":  # meta tensors hold no numbers
-            return torch.zeros(len(x), 2), torch.zeros(len(x))
-        return x.flatten(1)[:, :2] + c[:, :2], c.sum(1)
-
-
-@pytest.mark.parametrize("device", ["meta", "cpu"] + (["cuda"] if torch.cuda.is_available() else []))
-def test_predict_with_a_condition_moves_x_and_c_and_returns_cpu(device):
-    model = _TwoInputStrict().to(device)
-    x, c = torch.rand(5, 1, 4, 4), torch.rand(5, 16)
-    a, b = train.predict(model, x, batch_size=2, extra=(c,))
-    assert a.device.type == b.device.type == "cpu" and a.shape == (5, 2) and b.shape == (5,)
-    if device != "meta":
-        assert torch.allclose(a, x.flatten(1)[:, :2] + c[:, :2]) and torch.allclose(b, c.sum(1))
-    assert model.training  # handed back in the mode it came in
-
-
 def test_gaussian_blur_keeps_the_mass_and_spreads_a_point():
     x = torch.zeros(2, 1, 15, 15)
     x[:, 0, 7, 7] = 1.0

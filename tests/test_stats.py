@@ -119,3 +119,34 @@ def test_seeds_verdict_needs_the_whole_interval_on_one_side():
     assert stats.seeds_verdict([1.0, 1.1, 0.9, 1.05]) == "higher"
     assert stats.seeds_verdict([-1.0, -1.1, -0.9], "better", "worse") == "worse"
     assert stats.seeds_verdict([1.0, -1.0, 0.5, -0.4]) == "within the noise"
+
+
+def test_proportion_ci_is_the_wilson_interval():
+    low, high = stats.proportion_ci(90, 100)
+    assert low == pytest.approx(0.8256, abs=1e-3) and high == pytest.approx(0.9448, abs=1e-3)
+    low, high = stats.proportion_ci(100, 100)  # all right: the interval still has a width
+    assert high == pytest.approx(1.0) and 0.95 < low < 0.97
+    assert stats.proportion_ci(0, 10)[0] == 0.0
+    with pytest.raises(ValueError, match="successes <= n"):
+        stats.proportion_ci(11, 10)
+
+
+def test_mean_ci_brackets_the_mean_and_narrows_with_n():
+    g = torch.Generator().manual_seed(0)
+    small = torch.randn(20, generator=g)
+    big = torch.randn(2000, generator=g)
+    m, lo, hi = stats.mean_ci(small)
+    assert lo < m < hi
+    _, lo2, hi2 = stats.mean_ci(big)
+    assert hi2 - lo2 < (hi - lo) / 3
+    with pytest.raises(ValueError):
+        stats.mean_ci([1.0])
+
+
+def test_seed_range_and_ranges_apart():
+    a, b = stats.seed_range([0.5, 0.7, 0.6]), stats.seed_range(iter([0.1, 0.45]))
+    assert a == pytest.approx({"mean": 0.6, "low": 0.5, "high": 0.7})
+    assert stats.ranges_apart(a, b) and not stats.ranges_apart(b, a)
+    assert not stats.ranges_apart(a, stats.seed_range([0.55]))  # inside a's range: no verdict
+    with pytest.raises(ValueError, match="at least one"):
+        stats.seed_range([])

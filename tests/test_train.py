@@ -193,3 +193,28 @@ def test_keep_at_copies_the_model_after_its_epoch_only():
         train.KeepAt(9).restore(other)
     with pytest.raises(ValueError, match="counts from 1"):
         train.KeepAt(0)
+
+
+class _TwoInputStrict(torch.nn.Module):
+    """forward(x, c) that asserts both inputs sit on the device of its weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x, c):
+        assert x.device == c.device == self.w.device, (x.device, c.device, self.w.device)
+        if self.w.device.type == "meta":  # meta tensors hold no numbers
+            return torch.zeros(len(x), 2), torch.zeros(len(x))
+        return x.flatten(1)[:, :2] + c[:, :2], c.sum(1)
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def test_predict_with_a_condition_moves_x_and_c_and_returns_cpu(device):
+    model = _TwoInputStrict().to(device)
+    x, c = torch.rand(5, 1, 4, 4), torch.rand(5, 16)
+    a, b = train.predict(model, x, batch_size=2, extra=(c,))
+    assert a.device.type == b.device.type == "cpu" and a.shape == (5, 2) and b.shape == (5,)
+    if device != "meta":
+        assert torch.allclose(a, x.flatten(1)[:, :2] + c[:, :2]) and torch.allclose(b, c.sum(1))
+    assert model.training  # handed back in the mode it came in
