@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
@@ -287,6 +288,26 @@ def ceiling(model: Evaluator, real, reference, test, cas_steps: int = 400,
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(out))
     return out
+
+
+def judged_accuracy(netG, judge, n_per_class: int = 100, generator=None) -> tuple[float, dict]:
+    """Share of G's images (n_per_class per label) the judge reads as the label asked; per label too."""
+    asked = torch.arange(netG.num_classes).repeat(n_per_class)  # 0..K-1, n_per_class times
+    pred = predict(judge, netG.sample(len(asked), asked, generator=generator)).argmax(1)
+    per = {str(k): (pred[asked == k] == k).float().mean().item() for k in range(netG.num_classes)}
+    return (pred == asked).float().mean().item(), per
+
+
+def judge_each_epoch(netG, judge, curve: list, n_per_class: int = 50, seed: int = 5,
+                     steps_per_epoch: int = 1):
+    """A gan.fit_gan callback: after each epoch append {step, accuracy, min (the worst label)} of
+    netG's judged draws (the same seeded draws every epoch) to curve. It only records: nothing
+    is kept or chosen by it."""
+    def measure(epoch):
+        acc, per = judged_accuracy(netG, judge, n_per_class,
+                                   generator=torch.Generator().manual_seed(seed))
+        curve.append({"step": epoch * steps_per_epoch, "accuracy": acc, "min": min(per.values())})
+    return SimpleNamespace(on_epoch=lambda run: measure(run.epoch))
 
 
 def save_samples(path, x: torch.Tensor, y: torch.Tensor | None) -> Path:

@@ -2,22 +2,26 @@
 
     G = gan.Generator((1, 28, 28), latent_dim=32, num_classes=10)
     D = gan.Discriminator((1, 28, 28), num_classes=10, spectral_norm=True)
-    history = gan.fit_gan(G, D, train_loader, num_epochs=10, loss="hinge")
-    history["d_loss"], history["g_loss"]     # one number per epoch
-    history.snapshots[-1]                   # G(fixed z) after the last epoch, (n, C, H, W)
+    avg, snaps = gan.MovingAverage(G, decay=0.999), gan.Snapshots(30)
+    history = gan.fit_gan(G, D, train_loader, gan.Recipe(loss="hinge"), num_epochs=10,
+                          callbacks=[avg, snaps])   # history["d_loss"]: one number per epoch
+    avg.model.sample(8, labels); snaps.images[-1]   # G's average; G(fixed z) after each epoch
 
 `gan_step` is the lesson, as in pytorch/examples `dcgan/main.py`: (1) update D on a real batch
 and a fake batch G(z); (2) update G so that the freshly updated D calls the same fakes real.
-`fit_gan` loops it over epochs with what a run needs around it: seeded noise, a moving average
-of G, fixed-noise snapshots, a per-epoch History and a check for non-finite losses. It is not
-train.fit: it trains two models with two optimisers. Imports config, blocks and train; draws
-no figure. Introduced in 06_gan_csp.
+`fit_gan` loops it over epochs with seeded noise, a per-epoch History and a stop on non-finite
+losses; options are a `Recipe`, the rest are callbacks. It is not train.fit: it trains two models
+with two optimisers. Imports config, blocks and train; draws no figure. Introduced in 06_gan_csp.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
@@ -26,19 +30,18 @@ from tqdm import tqdm
 
 from . import config
 from .blocks import CropTo, CSPUp, PadToMultiple, norm_layer, padded_size
-from .train import History, NonFiniteLossError, predict
+from .train import History, LossCheck
 
 # -- the networks: a generator of CSPUp blocks and a discriminator with a global view ------------
 
 class Generator(nn.Module):
     """GAN generator of CSPUp blocks (06_gan_csp): z (B, latent_dim) [+ labels y] -> x (B, C, H, W).
 
-    channels[0] is the width at the start map of ceil(H / 2**k) x ceil(W / 2**k), k = number of
-    up-sampling blocks = len(channels) - 1; each CSPUp doubles H and W, and the output is
-    cropped to out_shape, so any size works. num_classes > 0 makes it conditional: an embedding
-    of the label joins z; label_every_stage=True also feeds the one-hot label as channels into
-    every block. block: the up-sampling block class, block(c_in, c_out, norm) (CSPUp; 004-a
-    compares blocks.PlainUp). Outputs are in (0, 1) like the pixels (a sigmoid).
+    channels[0] is the width at the start map of ceil(H / 2**k) x ceil(W / 2**k), k = len(channels)
+    - 1 up-sampling blocks, each doubling H and W; the output is cropped to out_shape, so any size
+    works. num_classes > 0: an embedding of the label joins z; label_every_stage=True also feeds the
+    one-hot label as channels into every block. block(c_in, c_out, norm): CSPUp, or blocks.PlainUp
+    (004-a). Outputs are in (0, 1) like the pixels (a sigmoid).
     """
 
     def __init__(self, out_shape, latent_dim=32, channels=(64, 32, 16), num_classes=0,
@@ -158,9 +161,8 @@ def _check_labels(y, n, num_classes):
 def d_loss(real_logits, fake_logits, label_smoothing: float = 0.0) -> torch.Tensor:
     """Discriminator loss in nats per image: BCE(D(x), 1 - s) + BCE(D(G(z)), 0).
 
-    One-sided label smoothing (Salimans et al., 2016, "Improved Techniques for Training GANs")
-    asks D for 1 - s instead of 1 on real images only, so D stops growing over-confident and
-    G keeps getting a gradient; fakes keep target 0.
+    One-sided label smoothing (Salimans et al., 2016) asks D for 1 - s instead of 1 on real images
+    only, so D stops growing over-confident and G keeps getting a gradient.
     """
     real = F.binary_cross_entropy_with_logits(
         real_logits, torch.full_like(real_logits, 1.0 - label_smoothing))
@@ -169,20 +171,16 @@ def d_loss(real_logits, fake_logits, label_smoothing: float = 0.0) -> torch.Tens
 
 
 def g_loss(fake_logits) -> torch.Tensor:
-    """Non-saturating generator loss in nats per image: BCE(D(G(z)), 1) = -log D(G(z)).
-
-    Goodfellow et al. (2014) minimise log(1 - D(G(z))) in theory; its gradient vanishes while D
-    still wins easily, so in practice G maximises log D(G(z)).
-    """
+    """Non-saturating generator loss in nats per image: BCE(D(G(z)), 1) = -log D(G(z)); the
+    log(1 - D(G(z))) of the theory (Goodfellow et al., 2014) gives no gradient while D wins."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
 def d_hinge_loss(real_logits, fake_logits, label_smoothing: float = 0.0) -> torch.Tensor:
     """Hinge discriminator loss per image: mean relu(1 - D(x)) + mean relu(1 + D(G(z))).
 
-    Lim & Ye (2017), used with spectral norm by Miyato et al. (2018): D stops pushing an image
-    once its logit is past the margin 1, so it cannot grow over-confident. label_smoothing
-    shrinks the real margin to 1 - s.
+    Lim & Ye (2017), with spectral norm in Miyato et al. (2018): D stops pushing an image once its
+    logit is past the margin 1, so it cannot grow over-confident; label_smoothing: margin 1 - s.
     """
     return F.relu(1.0 - label_smoothing - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
 
@@ -198,35 +196,6 @@ LOSSES = {"bce": (d_loss, g_loss), "hinge": (d_hinge_loss, g_hinge_loss)}
 def grid_labels(num_classes: int, n_rows: int) -> torch.Tensor:
     """Labels 0..K-1 repeated n_rows times: a grid with one image per class in each row."""
     return torch.arange(num_classes).repeat(n_rows)
-
-
-def judged_accuracy(netG, judge, n_per_class: int = 100, generator=None) -> tuple[float, dict]:
-    """Share of G's images (n_per_class per label) the judge reads as the label asked; per label too."""
-    asked = grid_labels(netG.num_classes, n_per_class)
-    pred = predict(judge, netG.sample(len(asked), asked, generator=generator)).argmax(1)
-    per = {str(k): (pred[asked == k] == k).float().mean().item() for k in range(netG.num_classes)}
-    return (pred == asked).float().mean().item(), per
-
-
-def judge_each_epoch(netG, judge, curve: list, n_per_class: int = 50, seed: int = 5,
-                     steps_per_epoch: int = 1):
-    """fit_gan's on_snapshot: after each epoch append {step, accuracy, min (the worst label)} of
-    netG's judged draws (the same seeded draws every epoch) to curve. It only records: nothing
-    is kept or chosen by it."""
-    def on_epoch(epoch, images):
-        acc, per = judged_accuracy(netG, judge, n_per_class,
-                                   generator=torch.Generator().manual_seed(seed))
-        curve.append({"step": epoch * steps_per_epoch, "accuracy": acc, "min": min(per.values())})
-    return on_epoch
-
-
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """ema's weights <- decay x ema's + (1 - decay) x model's; buffers (BatchNorm statistics) copied."""
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1.0 - decay)
-    for b_ema, b in zip(ema.buffers(), model.buffers()):
-        b_ema.copy_(b)
 
 
 # -- the loop ------------------------------------------------------------------------------------
@@ -266,61 +235,58 @@ def gan_step(netG, netD, opt_g, opt_d, x, y, z, y_fake, *, loss: str = "hinge",
             "d_fake": torch.sigmoid(fake_logits).mean().detach()}
 
 
-def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
-            betas=(0.5, 0.999), label_smoothing: float = 0.0, fixed_z=None,
-            n_snapshot: int = 40, on_snapshot=None, device=None, seed: int | None = None,
-            progress: bool = True, loss: str = "bce", lr_d: float | None = None,
-            augment=None, ema=None, ema_decay: float = 0.99,
-            channels_last: bool = True) -> History:
-    """Train G and D with `gan_step` for num_epochs; return a History (d_loss, g_loss, d_real,
-    d_fake: means per image over each epoch, and its seconds).
+@dataclass(frozen=True)
+class Recipe:
+    """How fit_gan trains the two players; DCGAN's settings by default (Radford et al., 2015)."""
 
-    d_real / d_fake: D's mean probability that a real / fake image is real (before the D step).
-    After each epoch G draws the same fixed noise (fixed_z, else n_snapshot seeded draws;
-    conditional models get labels 0..K-1 repeated) into history.snapshots and, if given,
-    on_snapshot(epoch, images). Adam with lr 2e-4 and beta1 0.5 are DCGAN's settings (Radford et
-    al., 2015); lr_d (default lr) gives D its own rate. loss: "bce" or "hinge". augment(x), e.g.
-    diff_augment, transforms real and fake images alike before D sees them (Zhao et al., 2020).
-    ema: a copy of netG (copy.deepcopy) that follows netG's weights as an exponential moving
-    average, w_ema <- d w_ema + (1 - d) w after the t-th G step, d = min(ema_decay,
-    (1 + t) / (10 + t)) (Karras et al., 2018: it smooths G's step-to-step swings; the warm-up
-    forgets the untrained start); the snapshots are then drawn by it. Each loss is checked
-    before its optimiser step (eagerly on the CPU; on an accelerator the first bad batch is
-    reported when the epoch ends, one host sync per epoch). channels_last: train in that memory
-    layout (06's digit GAN: about 15% faster per step on 2 CPU cores); the models come back in
-    the usual layout.
+    loss: str = "bce"  # "bce" (d_loss, g_loss) or "hinge" (d_hinge_loss, g_hinge_loss)
+    lr: float = 2e-4  # Adam's rate for G, and for D unless lr_d gives D its own
+    lr_d: float | None = None
+    betas: tuple = (0.5, 0.999)  # Adam's
+    label_smoothing: float = 0.0  # taken off the real target (d_loss, d_hinge_loss)
+    augment: Callable | None = None  # x -> x on real and fake alike before D (diff_augment)
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"label_smoothing is the amount taken off the real target (0 to 0.5),"
+                             f" got {self.label_smoothing}")
+
+
+def fit_gan(netG, netD, train_loader, recipe: Recipe = Recipe(), *, num_epochs: int = 5,
+            callbacks=(), seed: int | None = None, device=None, progress: bool = True,
+            channels_last: bool = True) -> History:
+    """Train G and D with `gan_step` for num_epochs as `recipe` says; return a History (d_loss,
+    g_loss, d_real, d_fake: means per image over each epoch, and its seconds). d_real / d_fake:
+    D's mean probability that a real / fake image is real (before the D step).
+
+    callbacks: objects with any of on_start(run), on_step(run) (after each step of both players),
+    on_epoch(run), on_end(run); run holds netG, netD, device, layout, seed (of the run's noise),
+    step, epoch and history (MovingAverage, Snapshots, EachEpoch). Each loss is checked before its
+    optimiser step (train.LossCheck). channels_last: train in that memory layout (06's digit GAN:
+    about 15% faster per step on 2 CPU cores); the models come back in the usual one.
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
-    if not 0.0 <= label_smoothing < 0.5:
-        raise ValueError(f"label_smoothing is the amount taken off the real target (0 to 0.5),"
-                         f" got {label_smoothing}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     device = torch.device(device) if device else config.current().device
     layout = torch.channels_last if channels_last else torch.contiguous_format
-    for net in (n for n in (netG, netD, ema) if n is not None):
-        net.to(device, memory_format=layout)
+    netG.to(device, memory_format=layout), netD.to(device, memory_format=layout)
     num_classes = getattr(netG, "num_classes", 0)
     # z and fake labels: a generator of their own, from `seed` or (None) from the global seed
     base = int(torch.randint(2**62, (1,))) if seed is None else seed
     if seed is not None:
         torch.manual_seed(seed)  # any other draw (augmentation, dropout) starts from the seed too
     rng = torch.Generator().manual_seed(base)
-    if fixed_z is None:
-        fixed_z = torch.randn(n_snapshot, netG.latent_dim,
-                              generator=torch.Generator().manual_seed(10_000 + base))
-    fixed_y = (grid_labels(num_classes, -(-len(fixed_z) // num_classes))[:len(fixed_z)]
-               if num_classes else None)
-    opt_d = torch.optim.Adam(netD.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
-    opt_g = torch.optim.Adam(netG.parameters(), lr=lr, betas=betas)
-    history, g_steps = History(), 0
-    history.snapshots = []  # an attribute: every key of the dict is a per-epoch list of numbers
-
+    opt_d = torch.optim.Adam(netD.parameters(), lr=recipe.lr_d or recipe.lr, betas=recipe.betas)
+    opt_g = torch.optim.Adam(netG.parameters(), lr=recipe.lr, betas=recipe.betas)
+    run = SimpleNamespace(netG=netG, netD=netD, device=device, layout=layout, seed=base, step=0,
+                          epoch=0, history=History())
+    _call(callbacks, "on_start", run)
     bar = tqdm(range(1, num_epochs + 1), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
-        start, sums, n_seen = time.perf_counter(), {}, 0
-        finite = _FiniteCheck(device, epoch)
+        run.epoch, start, sums, n_seen = epoch, time.perf_counter(), {}, 0
+        finite = LossCheck(device, epoch)
         netG.train(), netD.train()
         for b, (x, y, *_) in enumerate(train_loader, start=1):
             x, n = (x.to(device, memory_format=layout) if x.dim() == 4 else x.to(device)), len(x)
@@ -329,53 +295,87 @@ def fit_gan(netG, netD, train_loader, *, num_epochs: int = 5, lr: float = 2e-4,
                       if num_classes else None)
             finite.batch = b
             logs = gan_step(netG, netD, opt_g, opt_d, x, y.to(device) if num_classes else None,
-                            z, y_fake, loss=loss, augment=augment,
-                            label_smoothing=label_smoothing, check=finite)
-            if ema is not None:  # warm-up: short memory at first, so the start is forgotten
-                g_steps += 1
-                ema_update(ema, netG, min(ema_decay, (1 + g_steps) / (10 + g_steps)))
+                            z, y_fake, loss=recipe.loss, augment=recipe.augment,
+                            label_smoothing=recipe.label_smoothing, check=finite)
+            run.step += 1
+            _call(callbacks, "on_step", run)
             for key, value in logs.items():  # summed on the device: no host sync per batch
                 sums[key] = sums.get(key, 0.0) + value * n
             n_seen += n
         finite.raise_if_bad()
-        history.log("epoch", epoch)
+        run.history.log("epoch", epoch)
         totals = torch.stack([sums[k] for k in sums]).cpu().tolist()  # one read per epoch
         for key, total in zip(sums, totals):
-            history.log(key, total / max(n_seen, 1))  # mean over images, not batches
-        history.log("seconds", time.perf_counter() - start)
-        images = (netG if ema is None else ema).sample(len(fixed_z), fixed_y, z=fixed_z).cpu()
-        history.snapshots.append(images)
-        if on_snapshot is not None:
-            on_snapshot(epoch, images)
-        bar.set_postfix(d_loss=f"{history.last('d_loss'):.3f}",
-                        g_loss=f"{history.last('g_loss'):.3f}")
-    for net in (n for n in (netG, netD, ema) if n is not None):  # the usual layout: .view works
+            run.history.log(key, total / max(n_seen, 1))  # mean over images, not batches
+        run.history.log("seconds", time.perf_counter() - start)
+        _call(callbacks, "on_epoch", run)
+        bar.set_postfix(d_loss=f"{run.history.last('d_loss'):.3f}",
+                        g_loss=f"{run.history.last('g_loss'):.3f}")
+    _call(callbacks, "on_end", run)
+    for net in (netG, netD):  # the usual layout again: .view works as before
         net.to(memory_format=torch.contiguous_format)
     netG.eval(), netD.eval()
-    return history
+    return run.history
 
 
-class _FiniteCheck:
-    """gan_step's check: stop before a non-finite loss reaches its optimiser (CPU, where reading
-    it is free), or remember the first bad batch and raise when the epoch ends (accelerator)."""
+def _call(callbacks, hook: str, run) -> None:
+    for cb in callbacks:  # a callback defines the hooks it needs, and only those
+        getattr(cb, hook, lambda run: None)(run)
 
-    def __init__(self, device, epoch: int):
-        self.eager, self.epoch, self.batch, self.bad = device.type == "cpu", epoch, 0, None
 
-    def __call__(self, loss, name):
-        if self.eager:
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"GAN {name} became {loss.item()} at epoch {self.epoch}, batch {self.batch}, "
-                    f"before its optimiser step: lower lr or try spectral_norm")
-            return
-        here = torch.where(torch.isfinite(loss), 0, self.batch)
-        self.bad = here if self.bad is None else torch.where(self.bad != 0, self.bad, here)
+# -- callbacks: the moving average, snapshots, a measurement each epoch --------------------------
 
-    def raise_if_bad(self):
-        if self.bad is not None and int(self.bad) != 0:
-            raise NonFiniteLossError(f"GAN loss became non-finite at epoch {self.epoch}, batch "
-                                     f"{int(self.bad)}: lower lr or try spectral_norm")
+class MovingAverage:
+    """fit_gan callback: `model`, a copy of netG following its weights as an exponential moving
+    average, w <- d w + (1 - d) w_G after step t, d = min(decay, (1 + t) / (10 + t)) (Karras et
+    al., 2018: it smooths G's step-to-step swings; the warm-up forgets the untrained start)."""
+
+    def __init__(self, netG: nn.Module, decay: float = 0.99):
+        self.model, self.decay = copy.deepcopy(netG), decay
+
+    def on_start(self, run):
+        self.model.to(run.device, memory_format=run.layout)
+
+    @torch.no_grad()
+    def on_step(self, run):  # BatchNorm's running statistics are copied, not averaged
+        d = min(self.decay, (1 + run.step) / (10 + run.step))
+        for p_avg, p in zip(self.model.parameters(), run.netG.parameters()):
+            p_avg.lerp_(p, 1.0 - d)
+        for b_avg, b in zip(self.model.buffers(), run.netG.buffers()):
+            b_avg.copy_(b)
+
+    def on_end(self, run):
+        self.model.to(memory_format=torch.contiguous_format)
+
+
+class Snapshots:
+    """fit_gan callback: after each epoch `of` (default: the G being trained) draws the same n
+    noise vectors (seeded by the run's seed + 10,000; a conditional G gets labels 0..K-1
+    repeated); the images (n, C, H, W), on the CPU, go to .images, one entry per epoch."""
+
+    def __init__(self, n: int = 40, of: nn.Module | None = None):
+        self.n, self.of, self.images = n, of, []
+
+    def on_start(self, run):
+        g = self.of if self.of is not None else run.netG
+        self.z = torch.randn(self.n, g.latent_dim,
+                             generator=torch.Generator().manual_seed(10_000 + run.seed))
+        k = getattr(g, "num_classes", 0)
+        self.y = grid_labels(k, -(-self.n // k))[:self.n] if k else None
+
+    def on_epoch(self, run):
+        g = self.of if self.of is not None else run.netG
+        self.images.append(g.sample(self.n, self.y, z=self.z).cpu())
+
+
+class EachEpoch:
+    """fit_gan callback: fn(epoch) after each epoch, e.g. to measure G (it only records)."""
+
+    def __init__(self, fn: Callable[[int], None]):
+        self.fn = fn
+
+    def on_epoch(self, run):
+        self.fn(run.epoch)
 
 
 def diff_augment(x: torch.Tensor, shift: float = 0.125, flip: bool = True,

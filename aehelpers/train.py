@@ -215,6 +215,30 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
     return history
 
 
+class LossCheck:
+    """A loop's check(loss, name) for loops other than fit (gan.fit_gan): stop before a
+    non-finite loss reaches its optimiser (CPU, where reading it is free), or remember the first
+    bad batch and raise in raise_if_bad() when the epoch ends (accelerator: no host sync)."""
+
+    def __init__(self, device, epoch: int):
+        self.eager, self.epoch, self.batch, self.bad = device.type == "cpu", epoch, 0, None
+
+    def __call__(self, loss, name):
+        if self.eager:
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"GAN {name} became {loss.item()} at epoch {self.epoch}, batch {self.batch}, "
+                    f"before its optimiser step: lower lr or try spectral_norm")
+            return
+        here = torch.where(torch.isfinite(loss), 0, self.batch)
+        self.bad = here if self.bad is None else torch.where(self.bad != 0, self.bad, here)
+
+    def raise_if_bad(self):
+        if self.bad is not None and int(self.bad) != 0:
+            raise NonFiniteLossError(f"GAN loss became non-finite at epoch {self.epoch}, batch "
+                                     f"{int(self.bad)}: lower lr or try spectral_norm")
+
+
 class BestWeights:
     """Callback: remember the weights of the epoch where `monitor` was best; never stops training.
 

@@ -1,5 +1,7 @@
 """evaluate: the independent judge of generated digits and the field's sample metrics."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -139,3 +141,52 @@ def test_kid_is_not_swamped_by_a_feature_dead_on_real_data():
     fake = torch.randn(400, 8, generator=g)
     fake[:, :4] = 1e-3 * torch.randn(400, 4, generator=g)  # a negligible activation there
     assert abs(evaluate.kid(real, fake)) < 0.05  # same distribution where real data lives
+
+
+def test_judge_each_epoch_records_the_curve_with_the_worst_label():
+    class Echo(torch.nn.Module):  # reads mean brightness as the class (3 classes)
+        def forward(self, x):
+            k = (x.mean((1, 2, 3)) * 3).floor().clamp(0, 2).long()
+            return torch.nn.functional.one_hot(k, 3).float()
+
+    class Drifting(torch.nn.Module):  # draws every label right but label 2, which it gets
+        num_classes, latent_dim = 3, 2  # right only when `good` is set
+
+        def __init__(self):
+            super().__init__()
+            self.good = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
+
+        def sample(self, n, y, generator=None):
+            wrong = (y == 2) & (self.good == 0)
+            level = torch.where(wrong, torch.zeros_like(y, dtype=torch.float), (y + 0.5) / 3)
+            return level[:, None, None, None].expand(n, 1, 4, 4).clone()
+
+    g, curve = Drifting(), []
+    watcher = evaluate.judge_each_epoch(g, Echo(), curve, n_per_class=4, steps_per_epoch=10)
+    for epoch, good in ((1, 0.0), (2, 1.0), (3, 0.0)):
+        g.good.fill_(good)
+        watcher.on_epoch(SimpleNamespace(epoch=epoch))
+    assert [c["step"] for c in curve] == [10, 20, 30]
+    assert [c["min"] for c in curve] == [0.0, 1.0, 0.0]
+    assert curve[0]["accuracy"] == pytest.approx(2 / 3) and curve[1]["accuracy"] == 1.0
+
+
+def test_judged_accuracy_counts_agreement_with_the_label_asked():
+    class Echo(torch.nn.Module):  # a judge that reads the mean brightness as the class
+        def forward(self, x):
+            k = (x.mean((1, 2, 3)) * 3).floor().clamp(0, 2).long()
+            return torch.nn.functional.one_hot(k, 3).float()
+
+    class Painter(torch.nn.Module):  # draws label k as brightness (k + 0.5) / 3, label 2 as 0
+        num_classes, latent_dim = 3, 2
+
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(1))
+
+        def sample(self, n, y, generator=None):
+            level = torch.where(y == 2, torch.zeros_like(y, dtype=torch.float), (y + 0.5) / 3)
+            return level[:, None, None, None].expand(n, 1, 4, 4).clone()
+
+    overall, per = evaluate.judged_accuracy(Painter(), Echo(), n_per_class=5)
+    assert per == {"0": 1.0, "1": 1.0, "2": 0.0} and overall == pytest.approx(2 / 3)

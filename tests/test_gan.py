@@ -1,12 +1,12 @@
 """GAN pieces of 06_gan_csp: generator, discriminator, losses, gan_step and fit_gan."""
 
-import copy
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from aehelpers import blocks, data, gan
+from aehelpers import blocks, data, gan, train
 
 
 def tiny_gan(shape=(1, 12, 12), num_classes=0, spectral_norm=False):
@@ -149,24 +149,24 @@ def test_gan_step_check_sees_each_loss_before_its_step():
 
 def test_fit_gan_one_epoch_finite_losses_and_snapshots():
     g, d = tiny_gan()
-    seen = []
-    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=2, n_snapshot=6, progress=False,
-                          on_snapshot=lambda epoch, x: seen.append((epoch, x.shape)))
+    seen, snaps = [], gan.Snapshots(6)
+    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=2, progress=False,
+                          callbacks=[snaps, gan.EachEpoch(seen.append)])
     assert history["epoch"] == [1, 2]
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):
         assert len(history[key]) == 2 and all(math.isfinite(v) for v in history[key])
     assert all(0 <= p <= 1 for p in history["d_real"] + history["d_fake"])
-    assert seen == [(1, (6, 1, 12, 12)), (2, (6, 1, 12, 12))]
-    assert len(history.snapshots) == 2
+    assert seen == [1, 2] and [x.shape for x in snaps.images] == [(6, 1, 12, 12)] * 2
 
 
 @pytest.mark.parametrize("channels_last", [True, False])
 def test_fit_gan_hands_back_models_in_the_usual_layout(channels_last):
     shape = (3, 12, 12)  # with 3 channels the two layouts differ in memory
     g, d = tiny_gan(shape)
-    ema = copy.deepcopy(g)
-    gan.fit_gan(g, d, tiny_loader(shape=shape), num_epochs=1, progress=False, seed=0, ema=ema,
-                channels_last=channels_last)
+    avg = gan.MovingAverage(g)
+    gan.fit_gan(g, d, tiny_loader(shape=shape), num_epochs=1, progress=False, seed=0,
+                callbacks=[avg], channels_last=channels_last)
+    ema = avg.model
     for net in (g, d, ema):
         assert all(p.is_contiguous() for p in net.parameters())
     x = ema.sample(2, generator=torch.Generator().manual_seed(0))
@@ -185,13 +185,14 @@ def test_fit_gan_layouts_train_the_same_model_up_to_rounding():
 
 def test_fit_gan_conditional_snapshot_rows_are_classes():
     g, d = tiny_gan(num_classes=3)
-    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=1, n_snapshot=6, progress=False, seed=5)
+    snaps = gan.Snapshots(6)
+    gan.fit_gan(g, d, tiny_loader(), num_epochs=1, progress=False, seed=5, callbacks=[snaps])
     assert gan.grid_labels(3, 2).tolist() == [0, 1, 2, 0, 1, 2]
     # the snapshot is G's drawing of the seeded fixed noise with labels 0, 1, 2, 0, 1, 2
     z = torch.randn(6, g.latent_dim, generator=torch.Generator().manual_seed(10_000 + 5))
-    assert torch.allclose(history.snapshots[0], g.sample(6, gan.grid_labels(3, 2), z=z))
+    assert torch.allclose(snaps.images[0], g.sample(6, gan.grid_labels(3, 2), z=z))
     other = g.sample(6, torch.tensor([2, 0, 1, 2, 0, 1]), z=z)  # other labels, other images
-    assert not torch.allclose(history.snapshots[0], other)
+    assert not torch.allclose(snaps.images[0], other)
 
 
 def test_fit_gan_augment_sees_real_and_fake_batches_alike():
@@ -202,7 +203,8 @@ def test_fit_gan_augment_sees_real_and_fake_batches_alike():
         seen.append((tuple(x.shape), x.requires_grad))
         return x.flip(3)
 
-    gan.fit_gan(g, d, tiny_loader(n=24), num_epochs=1, progress=False, seed=0, augment=augment)
+    gan.fit_gan(g, d, tiny_loader(n=24), gan.Recipe(augment=augment), num_epochs=1,
+                progress=False, seed=0)
     # per batch of 8: real images, fakes for D (detached), fakes for G (with their gradient)
     assert len(seen) == 3 * 3 and all(shape == (8, 1, 12, 12) for shape, _ in seen)
     assert [grad for _, grad in seen[:3]] == [False, False, True]
@@ -219,13 +221,14 @@ def test_fit_gan_without_seed_follows_the_global_seed():
 
 
 def test_fit_gan_same_seed_same_losses():
-    runs = []
+    runs, snaps = [], []
     for _ in range(2):
         g, d = tiny_gan(num_classes=3)
-        runs.append(gan.fit_gan(g, d, tiny_loader(), num_epochs=1, label_smoothing=0.1,
-                                progress=False, seed=3))
+        snaps.append(gan.Snapshots(6))
+        runs.append(gan.fit_gan(g, d, tiny_loader(), gan.Recipe(label_smoothing=0.1),
+                                num_epochs=1, progress=False, seed=3, callbacks=[snaps[-1]]))
     assert runs[0]["d_loss"] == runs[1]["d_loss"] and runs[0]["g_loss"] == runs[1]["g_loss"]
-    assert torch.equal(runs[0].snapshots[0], runs[1].snapshots[0])
+    assert torch.equal(snaps[0].images[0], snaps[1].images[0])
 
 
 class NaNOnFakes(torch.nn.Module):
@@ -251,7 +254,7 @@ def test_fit_gan_stops_before_the_step_that_would_use_a_nan_loss(g_only, name):
     d_nan = NaNOnFakes(d, nan_for_g_only=g_only)
     g_before = {k: v.detach().clone() for k, v in g.named_parameters()}
     d_before = {k: v.detach().clone() for k, v in d.named_parameters()}
-    with pytest.raises(gan.NonFiniteLossError, match=rf"{name} became nan at epoch 1, batch 1, before"):
+    with pytest.raises(train.NonFiniteLossError, match=rf"{name} became nan at epoch 1, batch 1, before"):
         gan.fit_gan(g, d_nan, tiny_loader(), num_epochs=1, progress=False)
     assert all(torch.equal(v, g_before[k]) for k, v in g.named_parameters())  # G never stepped
     d_same = all(torch.equal(v, d_before[k]) for k, v in d.named_parameters())
@@ -263,7 +266,7 @@ def test_fit_gan_rejects_bad_arguments():
     with pytest.raises(ValueError, match="num_epochs"):
         gan.fit_gan(g, d, tiny_loader(), num_epochs=0)
     with pytest.raises(ValueError, match="label_smoothing"):
-        gan.fit_gan(g, d, tiny_loader(), label_smoothing=0.7)
+        gan.Recipe(label_smoothing=0.7)
 
 
 def test_global_view_discriminator_sees_where_things_are():
@@ -293,11 +296,11 @@ def test_hinge_losses_known_values():
 
 def test_fit_gan_hinge_runs_and_rejects_unknown_loss():
     g, d = tiny_gan(num_classes=3)
-    history = gan.fit_gan(g, d, tiny_loader(), num_epochs=1, n_snapshot=3, progress=False,
-                          loss="hinge", lr_d=4e-4)
+    history = gan.fit_gan(g, d, tiny_loader(), gan.Recipe(loss="hinge", lr_d=4e-4), num_epochs=1,
+                          progress=False)
     assert math.isfinite(history.last("d_loss"))
     with pytest.raises(ValueError, match="loss"):
-        gan.fit_gan(g, d, tiny_loader(), num_epochs=1, loss="wasserstein", progress=False)
+        gan.Recipe(loss="wasserstein")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,69 +341,27 @@ def test_diff_augment_flips_and_shifts_without_changing_the_shape():
     assert x.grad is not None
 
 
-def test_judged_accuracy_counts_agreement_with_the_label_asked():
-    class Echo(torch.nn.Module):  # a judge that reads the mean brightness as the class
-        def forward(self, x):
-            k = (x.mean((1, 2, 3)) * 3).floor().clamp(0, 2).long()
-            return torch.nn.functional.one_hot(k, 3).float()
-
-    class Painter(torch.nn.Module):  # draws label k as brightness (k + 0.5) / 3, label 2 as 0
-        num_classes, latent_dim = 3, 2
-
-        def __init__(self):
-            super().__init__()
-            self.p = torch.nn.Parameter(torch.zeros(1))
-
-        def sample(self, n, y, generator=None):
-            level = torch.where(y == 2, torch.zeros_like(y, dtype=torch.float), (y + 0.5) / 3)
-            return level[:, None, None, None].expand(n, 1, 4, 4).clone()
-
-    overall, per = gan.judged_accuracy(Painter(), Echo(), n_per_class=5)
-    assert per == {"0": 1.0, "1": 1.0, "2": 0.0} and overall == pytest.approx(2 / 3)
-
-
-def test_ema_update_moves_a_share_of_the_way_and_fit_gan_keeps_the_average():
+def test_moving_average_moves_a_share_of_the_way_after_its_warm_up():
     a, b = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
     with torch.no_grad():
         a.weight.fill_(0.0), b.weight.fill_(1.0)
-    gan.ema_update(a, b, decay=0.75)
-    assert torch.allclose(a.weight, torch.full_like(a.weight, 0.25))
+    avg = gan.MovingAverage(a, decay=0.75)
+    avg.on_step(SimpleNamespace(netG=b, step=1000))  # past the warm-up: d = 0.75
+    assert torch.allclose(avg.model.weight, torch.full_like(a.weight, 0.25))
+    avg.on_step(SimpleNamespace(netG=b, step=1))  # the warm-up's d = 2 / 11 forgets faster
+    assert torch.allclose(avg.model.weight, torch.full_like(a.weight, 0.25 * 2 / 11 + 9 / 11))
+    assert torch.equal(a.weight, torch.zeros_like(a.weight))  # the copy moves, not the model
+
+
+def test_fit_gan_keeps_the_average_between_start_and_trained_g():
     g, d = tiny_gan()
-    frozen, follower = [gan.Generator((1, 12, 12), latent_dim=4, channels=(8, 4)) for _ in "ab"]
-    frozen.load_state_dict(g.state_dict()), follower.load_state_dict(g.state_dict())
     start = [p.clone() for p in g.parameters()]
-    gan.fit_gan(g, d, tiny_loader(), num_epochs=1, ema=frozen, ema_decay=0.99, progress=False)
-    moved = [(p - s).abs().sum() for p, s in zip(frozen.parameters(), start)]
-    lag = [(p - q).abs().sum() for p, q in zip(frozen.parameters(), g.parameters())]
+    avg = gan.MovingAverage(g, decay=0.99)
+    gan.fit_gan(g, d, tiny_loader(), num_epochs=1, callbacks=[avg], progress=False)
+    moved = [(p - s).abs().sum() for p, s in zip(avg.model.parameters(), start)]
+    lag = [(p - q).abs().sum() for p, q in zip(avg.model.parameters(), g.parameters())]
     assert sum(moved) > 0 and sum(lag) > 0  # between the start and the trained G
     g2, d2 = tiny_gan()
-    gan.fit_gan(g2, d2, tiny_loader(), num_epochs=1, ema=follower, ema_decay=0.0, progress=False)
-    assert all(torch.equal(p, q) for p, q in zip(follower.parameters(), g2.parameters()))
-
-
-def test_judge_each_epoch_records_the_curve_with_the_worst_label():
-    class Echo(torch.nn.Module):  # reads mean brightness as the class (3 classes)
-        def forward(self, x):
-            k = (x.mean((1, 2, 3)) * 3).floor().clamp(0, 2).long()
-            return torch.nn.functional.one_hot(k, 3).float()
-
-    class Drifting(torch.nn.Module):  # draws every label right but label 2, which it gets
-        num_classes, latent_dim = 3, 2  # right only when `good` is set
-
-        def __init__(self):
-            super().__init__()
-            self.good = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
-
-        def sample(self, n, y, generator=None):
-            wrong = (y == 2) & (self.good == 0)
-            level = torch.where(wrong, torch.zeros_like(y, dtype=torch.float), (y + 0.5) / 3)
-            return level[:, None, None, None].expand(n, 1, 4, 4).clone()
-
-    g, curve = Drifting(), []
-    on_epoch = gan.judge_each_epoch(g, Echo(), curve, n_per_class=4, steps_per_epoch=10)
-    for epoch, good in ((1, 0.0), (2, 1.0), (3, 0.0)):
-        g.good.fill_(good)
-        on_epoch(epoch, None)
-    assert [c["step"] for c in curve] == [10, 20, 30]
-    assert [c["min"] for c in curve] == [0.0, 1.0, 0.0]
-    assert curve[0]["accuracy"] == pytest.approx(2 / 3) and curve[1]["accuracy"] == 1.0
+    follower = gan.MovingAverage(g2, decay=0.0)
+    gan.fit_gan(g2, d2, tiny_loader(), num_epochs=1, callbacks=[follower], progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(follower.model.parameters(), g2.parameters()))

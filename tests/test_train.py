@@ -110,7 +110,7 @@ def run_family(family, seed):
     if family == "gan":
         g = gan.Generator((1, 8, 8), latent_dim=4, channels=(8, 4))
         d = gan.Discriminator((1, 8, 8), channels=(4, 8))
-        history = gan.fit_gan(g, d, train_loader, n_snapshot=4, **kw)
+        history = gan.fit_gan(g, d, train_loader, **kw)
         return history, {**g.state_dict(), **{f"d.{k}": v for k, v in d.state_dict().items()}}
     shape, channels = (1, 8, 8), (4, 8)
     if family == "ae":
