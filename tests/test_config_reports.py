@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from aehelpers import config, metrics, pdfs, plots, reports, runs
+from aehelpers import config, pdfs, plots, reports, runs
 
 
 def test_profile_from_argument_env_and_default(monkeypatch):
@@ -80,37 +80,6 @@ def test_build_without_metrics_says_which_notebook(tmp_path):
     md.write_text("# x")
     with pytest.raises(FileNotFoundError, match="07_x.ipynb"):
         pdfs.build(md, media=tmp_path)
-
-
-def test_psnr_known_value():
-    x = torch.zeros(2, 1, 4, 4)
-    x_hat = x + 0.1  # MSE 0.01 -> 20 dB
-    assert torch.allclose(metrics.psnr(x_hat, x), torch.tensor([20.0, 20.0]))
-
-
-def test_ssim_matches_scikit_image():
-    from skimage.metrics import structural_similarity
-
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(1, 1, 32, 32, generator=g)
-    y = (x + 0.1 * torch.randn(1, 1, 32, 32, generator=g)).clamp(0, 1)
-    ours = metrics.ssim(y, x, window=11).item()
-    ref = structural_similarity(y[0, 0].numpy(), x[0, 0].numpy(), data_range=1.0,
-                                gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
-    assert ours == pytest.approx(ref, abs=1e-3)
-    assert metrics.ssim(x, x).item() == pytest.approx(1.0, abs=1e-5)
-
-
-def test_checkerboard_detects_the_pattern():
-    board = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2
-    x = board.float().view(1, 1, 8, 8)
-    assert metrics.checkerboard(x).item() == pytest.approx(0.5)
-    assert metrics.checkerboard(torch.ones(1, 1, 8, 8)).item() == pytest.approx(0.0)
-
-
-def test_savefig_writes_under_the_notebook_media(smoke_config):
-    path = plots.savefig(plots.bar_table({"a": 1}, ylabel="y"), "fig")
-    assert path == smoke_config.media_dir / "fig.png" and path.stat().st_size > 0
 
 
 def test_setup_starts_a_fresh_metrics_file(tmp_path, monkeypatch):
@@ -228,20 +197,3 @@ def test_markdown_table_formats_columns_and_escapes_pipes():
                                    ["noise", "psnr", "n"], {"psnr": ".1f"})
     assert table.splitlines() == ["| noise | psnr | n |", "| --- | --- | --- |",
                                   "| s/p | 21.5 | 3 |", "| g |  |  |"]
-
-
-def test_interval_plot_draws_one_row_per_interval_top_down():
-    import matplotlib.pyplot as plt
-
-    fig = plots.interval_plot({"first": (0.9, 0.8, 0.95), "second": (0.6, 0.5, 0.7)}, "AUROC")
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["second", "first"]
-    assert ax.get_xlabel() == "AUROC" and ax.get_legend().get_texts()[0].get_text() == "chance"
-    plt.close(fig)
-    # into a panel of a larger figure; a reference line with no name gets no legend
-    fig, axes = plt.subplots(1, 2)
-    assert plots.interval_plot({"a": (0.1, 0.0, 0.2)}, "diff", reference=(0, None), ax=axes[1],
-                               color="tab:orange") is fig
-    assert axes[1].get_legend() is None and axes[0].get_xlabel() == ""
-    assert [t.get_text() for t in axes[1].get_yticklabels()] == ["a"]
-    plt.close(fig)

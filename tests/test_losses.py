@@ -146,57 +146,6 @@ def test_importance_nll_is_at_most_the_elbo_bound_on_average():
 
 # --- 04: same-face measures, bootstrap mean, the decoder's position bias, ReLU heads ----------
 
-def test_variety_and_distance_ratio():
-    from aehelpers import metrics
-    x = torch.rand(6, 1, 5, 5)
-    same = x.mean(0, keepdim=True).expand_as(x)
-    assert metrics.variety_ratio(same, x) == pytest.approx(0.0, abs=1e-6)
-    assert metrics.variety_ratio(x, x) == pytest.approx(1.0)
-    assert metrics.distance_ratio(same, x, x.mean(0)) == pytest.approx(0.0, abs=1e-6)
-    assert metrics.distance_ratio(x, x, x.mean(0)) == pytest.approx(1.0)
-
-
-def test_position_bias_makes_z0_decode_to_a_pattern():
-    from aehelpers import models
-    torch.manual_seed(0)
-    plain = models.ConvVAE((1, 28, 28), latent_dim=4).eval()
-    biased = models.ConvVAE((1, 28, 28), latent_dim=4, position_bias=True).eval()
-    for p in biased.decoder.from_code[0][1].parameters():
-        torch.nn.init.normal_(p)
-    z0 = torch.zeros(1, 4)
-    stem = lambda m: m.decoder.from_code[0](z0[..., None, None])
-    assert stem(plain).std(dim=(2, 3)).max() == 0  # one value per channel: a flat map
-    assert stem(biased).std(dim=(2, 3)).min() > 0
-    # the default keeps its parameter count (01 and 05 print them)
-    assert sum(p.numel() for p in plain.parameters()) + 64 * 7 * 7 == \
-        sum(p.numel() for p in biased.parameters())
-
-
-def test_relu_heads_forbid_negative_mu_and_logvar():
-    from aehelpers import models
-    torch.manual_seed(0)
-    m = models.ConvVAE((1, 28, 28), latent_dim=8, head_activation="relu")
-    mu, logvar = m.encode(torch.rand(16, 1, 28, 28))
-    assert (mu >= 0).all() and (logvar >= 0).all()  # sigma >= 1: never narrower than the prior
-    mu0, _ = models.ConvVAE((1, 28, 28), latent_dim=8).encode(torch.rand(16, 1, 28, 28))
-    assert (mu0 < 0).any()
-    with pytest.raises(ValueError):
-        models.ConvVAE((1, 28, 28), head_activation="tanh")
-
-
-def test_skip_ae_output_depends_little_on_the_code_when_the_skip_carries_the_image():
-    from aehelpers import models
-    torch.manual_seed(0)
-    m = models.SkipAE((1, 25, 25), latent_dim=3, channels=(8, 16)).eval()
-    x = torch.rand(2, 1, 25, 25)
-    assert m(x).shape == x.shape
-    assert m(x, torch.zeros(2, 3)).shape == x.shape
-    # zero the decoder's path from the code: the output still depends on x through the skip
-    for p in m.decoder.from_code.parameters():
-        torch.nn.init.zeros_(p)
-    out = m(x)
-    assert not torch.allclose(out[0], out[1])  # two inputs, two outputs, with no code at all
-
 
 def test_neg_elbo_per_image_matches_the_batch_metric_in_the_mean():
     torch.manual_seed(0)

@@ -13,7 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aehelpers import blocks, data, losses, metrics, models, positions, train
+from aehelpers import blocks, data, losses, models, positions, train
 
 # ---------------------------------------------------------------------------------------------
 # models: every autoencoder gives back exactly its input's shape, for any size it can take.
@@ -256,14 +256,6 @@ def test_same_seed_gives_same_metrics_twice():
     assert _run(1) != first  # and the seed matters
 
 
-def test_active_units_counts_dims_whose_mean_varies():
-    torch.manual_seed(0)
-    mu = torch.cat([torch.randn(200, 2), torch.full((200, 3), 0.7)], dim=1)
-    count, variance = metrics.active_units(mu)
-    assert count == 2 and variance.shape == (5,)
-    assert torch.all(variance[2:] == 0)
-
-
 # ---------------------------------------------------------------------------------------------
 # models.MLPVAE, pytorch/examples' VAE as 04's peer: its network, its contract, its training,
 # ---------------------------------------------------------------------------------------------
@@ -420,3 +412,45 @@ def test_input_sensitivity_matches_the_receptive_field_and_keeps_the_mode():
     assert model.training and all(p.grad is None for p in model.parameters())
     assert sens[4:].sum() == 0 and sens[:, 4:].sum() == 0  # nothing outside the corner
     assert (sens[:4, :4] > 0).sum() >= 12  # a ReLU may be off for a pixel or two of these inputs
+
+
+def test_position_bias_makes_z0_decode_to_a_pattern():
+    from aehelpers import models
+    torch.manual_seed(0)
+    plain = models.ConvVAE((1, 28, 28), latent_dim=4).eval()
+    biased = models.ConvVAE((1, 28, 28), latent_dim=4, position_bias=True).eval()
+    for p in biased.decoder.from_code[0][1].parameters():
+        torch.nn.init.normal_(p)
+    z0 = torch.zeros(1, 4)
+    stem = lambda m: m.decoder.from_code[0](z0[..., None, None])
+    assert stem(plain).std(dim=(2, 3)).max() == 0  # one value per channel: a flat map
+    assert stem(biased).std(dim=(2, 3)).min() > 0
+    # the default keeps its parameter count (01 and 05 print them)
+    assert sum(p.numel() for p in plain.parameters()) + 64 * 7 * 7 == \
+        sum(p.numel() for p in biased.parameters())
+
+
+def test_relu_heads_forbid_negative_mu_and_logvar():
+    from aehelpers import models
+    torch.manual_seed(0)
+    m = models.ConvVAE((1, 28, 28), latent_dim=8, head_activation="relu")
+    mu, logvar = m.encode(torch.rand(16, 1, 28, 28))
+    assert (mu >= 0).all() and (logvar >= 0).all()  # sigma >= 1: never narrower than the prior
+    mu0, _ = models.ConvVAE((1, 28, 28), latent_dim=8).encode(torch.rand(16, 1, 28, 28))
+    assert (mu0 < 0).any()
+    with pytest.raises(ValueError):
+        models.ConvVAE((1, 28, 28), head_activation="tanh")
+
+
+def test_skip_ae_output_depends_little_on_the_code_when_the_skip_carries_the_image():
+    from aehelpers import models
+    torch.manual_seed(0)
+    m = models.SkipAE((1, 25, 25), latent_dim=3, channels=(8, 16)).eval()
+    x = torch.rand(2, 1, 25, 25)
+    assert m(x).shape == x.shape
+    assert m(x, torch.zeros(2, 3)).shape == x.shape
+    # zero the decoder's path from the code: the output still depends on x through the skip
+    for p in m.decoder.from_code.parameters():
+        torch.nn.init.zeros_(p)
+    out = m(x)
+    assert not torch.allclose(out[0], out[1])  # two inputs, two outputs, with no code at all

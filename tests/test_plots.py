@@ -32,3 +32,25 @@ def test_latent_grid_decodes_n_by_n_points_over_the_range():
     assert z.shape == (9, 2) and z.min() == -1.0 and z.max() == 1.0
     assert len(fig.axes) >= 1
     plots.plt.close(fig)
+
+
+def test_savefig_writes_under_the_notebook_media(smoke_config):
+    path = plots.savefig(plots.bar_table({"a": 1}, ylabel="y"), "fig")
+    assert path == smoke_config.media_dir / "fig.png" and path.stat().st_size > 0
+
+
+def test_interval_plot_draws_one_row_per_interval_top_down():
+    import matplotlib.pyplot as plt
+
+    fig = plots.interval_plot({"first": (0.9, 0.8, 0.95), "second": (0.6, 0.5, 0.7)}, "AUROC")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["second", "first"]
+    assert ax.get_xlabel() == "AUROC" and ax.get_legend().get_texts()[0].get_text() == "chance"
+    plt.close(fig)
+    # into a panel of a larger figure; a reference line with no name gets no legend
+    fig, axes = plt.subplots(1, 2)
+    assert plots.interval_plot({"a": (0.1, 0.0, 0.2)}, "diff", reference=(0, None), ax=axes[1],
+                               color="tab:orange") is fig
+    assert axes[1].get_legend() is None and axes[0].get_xlabel() == ""
+    assert [t.get_text() for t in axes[1].get_yticklabels()] == ["a"]
+    plt.close(fig)

@@ -4,7 +4,7 @@ GridCVAE."""
 import pytest
 import torch
 
-from aehelpers import data, losses, metrics, positions, train
+from aehelpers import data, losses, positions, train
 
 
 def _placed(n, cell, seed, part=0):
@@ -143,33 +143,6 @@ def test_label_accuracy_reads_the_asked_cell_only():
     assert positions.label_accuracy(judge, x, torch.tensor([0, 0]), [0, 1], [0, 2]) == 0.5
     # asked about an empty cell, the judge sees nothing there and reads class 0 for both
     assert positions.label_accuracy(judge, x, torch.tensor([3, 3]), [2, 2], [2, 2]) == 0.0
-
-
-def test_knn_accuracy_is_one_for_separated_codes_and_near_chance_for_noise():
-    g = torch.Generator().manual_seed(0)
-    y = torch.arange(400) % 4
-    apart = torch.randn(400, 3, generator=g) * 0.1 + 5 * torch.eye(4, 3)[y]
-    assert metrics.knn_accuracy(apart[:300], y[:300], apart[300:], y[300:]) == 1.0
-    noise = torch.randn(400, 3, generator=g)
-    assert metrics.knn_accuracy(noise[:300], y[:300], noise[300:], y[300:]) < 0.45  # chance 0.25
-    with pytest.raises(ValueError, match="need at least"):
-        metrics.knn_accuracy(noise[:5], y[:5], noise[5:10], y[5:10], k=10)
-
-
-def test_gaussian_blur_keeps_the_mass_and_spreads_a_point():
-    x = torch.zeros(2, 1, 15, 15)
-    x[:, 0, 7, 7] = 1.0
-    y = metrics.gaussian_blur(x, torch.tensor([0.5, 1.5]), radius=3)
-    assert y.shape == x.shape
-    assert torch.allclose(y.sum((1, 2, 3)), torch.ones(2), atol=1e-5)  # far from the border
-    assert y[0, 0, 7, 7] > y[1, 0, 7, 7] > 0  # the wider sigma spreads the point further
-    assert torch.allclose(y[1, 0, 7], y[1, 0, :, 7])  # the same along rows and columns
-    assert y[1, 0, 7, 9] > 0.01 > y[0, 0, 7, 9]
-
-
-def test_gaussian_blur_rejects_a_non_positive_sigma():
-    with pytest.raises(ValueError):
-        metrics.gaussian_blur(torch.zeros(1, 1, 8, 8), 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
