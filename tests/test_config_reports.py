@@ -1,4 +1,4 @@
-"""config (profiles, seeding, paths), reports (record, fill, build), metrics and plots basics."""
+"""config (profiles, seeding, paths), reports (record, fill, build) and the PDF checks."""
 
 import json
 
