@@ -4,7 +4,8 @@
 
 `build` fills every {{ field }} of reports/<notebook>.md from media/<notebook>/metrics.json (a
 missing field is an error, never a blank) and from the seeds run (`{{ seeds.headline.auroc:.3f }}`
-prints that number's spread over the seeds in bench/results/seeds.json, see `spreads`), converts the
+prints that number's spread over the seeds in bench/results/seeds.json, see `spreads`) or from a
+benchmark's result file (`{{ bench.gan_blocks.steps }}` reads bench/results/gan_blocks.json), converts the
 Markdown to typst with pandoc and compiles the PDF with typst: LaTeX math, tables and images
 render, no TeX needed. `check_pdf` says what a reader would mind in the result.
 """
@@ -98,6 +99,17 @@ def media_name(md_text: str, default: str) -> str:
     return found.group(1) if found else default
 
 
+def bench_results(md_text: str) -> dict:
+    """{name: contents} of each bench/results/<name>.json that md_text's {{ bench.<name>... }} reads."""
+    names = set(re.findall(r"\{\{\s*bench\.(\w+)", md_text))
+    results = config.REPO_ROOT / "bench" / "results"
+    missing = sorted(n for n in names if not (results / f"{n}.json").exists())
+    if missing:
+        raise FileNotFoundError(f"the report reads bench/results/{missing[0]}.json, which is "
+                                f"missing: run bench/{missing[0]}.py (see its docstring)")
+    return {n: json.loads((results / f"{n}.json").read_text()) for n in names}
+
+
 def build(md_path, pdf_path=None, media=None) -> Path:
     """Fill reports/<name>.md from media/<name>/metrics.json and compile it to a PDF; return its path.
 
@@ -120,6 +132,7 @@ def build(md_path, pdf_path=None, media=None) -> Path:
     metrics = json.loads(metrics_path.read_text())
     if name != "seeds":  # each number's spread over the seeds run, beside this run's
         metrics["seeds"] = spreads.spreads(name, metrics)
+    metrics["bench"] = bench_results(md_text)
     metrics["glossary"] = glossary(md_text)
     metrics["verdict_convention"] = VERDICT_CONVENTION
     metrics["targets_note"] = spreads.targets_note(name, md_text)

@@ -41,3 +41,15 @@ def test_report_opens_with_its_result_box(md):
     box = body.split(":::", 2)[1]
     for part in ("**Task.**", "**Data.**", "**Main number.**", "**Verdict.**"):
         assert part in box, (md.stem, part)
+
+
+def test_bench_results_reads_only_the_named_files_and_says_which_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "gan_blocks.json").write_text('{"steps": 5000}')
+    (tmp_path / "bench" / "results" / "other.json").write_text("{}")
+    md = "At {{ bench.gan_blocks.steps:, }} steps; {{ headline.x }}"
+    assert pdfs.bench_results(md) == {"gan_blocks": {"steps": 5000}}
+    assert pdfs.bench_results("no bench field") == {}
+    with pytest.raises(FileNotFoundError, match="bench/results/absent.json.*bench/absent.py"):
+        pdfs.bench_results("{{ bench.absent.value }}")
