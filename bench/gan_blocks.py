@@ -65,26 +65,40 @@ def _run(src: str, ns: dict, keep=lambda node: True) -> None:
     exec(compile(tree, str(NOTEBOOK), "exec"), ns)
 
 
-def recipe_namespace(seed: int) -> dict:
-    """06's namespace after its cells up to `short_run` and its `recipes` (default, this seed)."""
+def recipe_namespace(seed: int, settings: dict | None = None) -> dict:
+    """06's namespace after its cells up to `fit_digits`, then `short_run` and the `recipes` of
+    its section 4 (default profile, this seed);
+    `settings` replace values of its settings cell (e.g. {"batch_size": 128, "num_epochs": 80})."""
     ns: dict = {}
-    for raw, src in _cells("def short_run"):
+    for raw, src in _cells("def fit_digits"):  # setup, settings, data, models, evaluator, loop
         _run(src, ns)
         if "SEED =" in raw:  # the parameters cell: what the seeds run injects
             ns.update(PROFILE="default", SEED=seed)
+        if "batch_size = cfg.pick" in raw:  # the settings cell
+            unknown = set(settings or {}) - set(ns)
+            if unknown:
+                raise KeyError(f"06's settings cell has no {sorted(unknown)}")
+            ns.update(settings or {})
+    _run(list(_cells("def short_run"))[-1][1], ns)  # section 4's run function
     src = list(_cells("recipes = {"))[-1][1]  # section 4's recipes, not its runs
     _run(src, ns, keep=lambda node: any(getattr(t, "id", None) == "recipes"
                                         for t in getattr(node, "targets", [])))
     return ns
 
 
-def one_run(recipe: str, block: str, seed: int) -> dict:
+def run_name(recipe: str, block: str, seed: int, settings: dict | None = None) -> str:
+    """e.g. "student-CSPUp-0" or "student-CSPUp-0-batch_size=128-num_epochs=80"."""
+    return "-".join([recipe, block, str(seed), *(f"{k}={v}" for k, v in (settings or {}).items())])
+
+
+def one_run(recipe: str, block: str, seed: int, settings: dict | None = None) -> dict:
     """Train one of 06's digit recipes with `block` from `seed` for the main run's steps (its
     short_run with short_epochs raised to num_epochs) and judge the last step as section 3 does."""
-    os.environ["AEH_MEDIA"] = str(RUNS_DIR / "media" / f"{recipe}-{block}-{seed}")  # not media/
+    name = run_name(recipe, block, seed, settings)
+    os.environ["AEH_MEDIA"] = str(RUNS_DIR / "media" / name)  # media/ stays the notebook's
     import torch
 
-    ns = recipe_namespace(seed)
+    ns = recipe_namespace(seed, settings)
     ns["short_epochs"] = ns["num_epochs"]  # the main budget
     start = time.time()
     ns["G"], last = ns["short_run"](seed, block=getattr(ns["blocks"], block),
@@ -93,7 +107,8 @@ def one_run(recipe: str, block: str, seed: int) -> dict:
     ns["curve"] = [last] * ns["num_epochs"]  # the judging cell reads only its length (a label)
     _run(list(_cells("evaluate.judge("))[-1][1], ns)  # section 3's judging cell
     scores = ns["scores"]
-    return {"recipe": recipe, "block": block, "seed": seed,
+    return {"recipe": recipe, "block": block, "seed": seed, "settings": settings or {},
+            "batch_size": ns["batch_size"], "lr": ns["lr"], "lr_d": ns["lr_d"],
             "steps": ns["num_epochs"] * ns["steps_per_epoch"],
             "params": ns["models"].count_parameters(ns["G"]), "seconds": seconds,
             "threads": torch.get_num_threads(), "last_watched": last,
@@ -113,58 +128,114 @@ def seeds_run_real() -> dict:
     return runs["runs"]["0"]["headline"]["evaluator_real"]
 
 
+def _summary(by_seed: dict) -> dict:
+    """Each metric's median, mean, low and high over {seed: run}, and the seeds."""
+    from aehelpers import stats
+
+    out = {k: {**stats.seed_range(v[k] for v in by_seed.values()),
+               "median": statistics.median(v[k] for v in by_seed.values())} for k in METRICS}
+    return {**out, "seeds": sorted(by_seed)}
+
+
+def _span(r: dict) -> str:
+    return f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})"
+
+
+def _setting_words(run: dict) -> str:
+    """e.g. "batch 128, G/D rates 1e-03/2e-03, 80 epochs (5,040 steps)"."""
+    return (f"batch {run['batch_size']}, G/D rates {run['lr']:.0e}/{run['lr_d']:.0e}, "
+            f"{run['steps']:,} steps")
+
+
+def blocks_part(runs: list, csp: dict, real: dict) -> dict:
+    """004-a: the main recipe with PlainUp blocks beside the seeds run's CSPUp, seed by seed."""
+    plain = {r["seed"]: r for r in runs if (r["recipe"], r["block"]) == ("main", "PlainUp")
+             and not r.get("settings")}
+    checks = [{"seed": r["seed"], "threads": r["threads"],
+               "seeds_run_threads": csp[r["seed"]]["threads"],
+               **{k: [r[k], csp[r["seed"]][k]] for k in METRICS}}
+              for r in runs if (r["recipe"], r["block"]) == ("main", "CSPUp")
+              and not r.get("settings") and r["seed"] in csp]  # does the bench reproduce 06?
+    shared = sorted(set(csp) & set(plain))  # the seeds both blocks ran
+    diffs = {k: [csp[s][k] - plain[s][k] for s in shared] for k in METRICS}
+    ahead = {k: ("CSPUp" if min(d) > 0 else "PlainUp" if max(d) < 0 else "neither")
+             for k, d in diffs.items() if d}
+    summary = {"CSPUp": _summary(csp), "PlainUp": _summary(plain)}
+    rows = [{"metric": k, "real digits": f"{real[k]:.3f}",
+             f"CSPUp, {len(csp)} seeds": _span(summary["CSPUp"][k]),
+             f"PlainUp, {len(plain)} seeds": _span(summary["PlainUp"][k]),
+             "higher in every shared seed": ahead.get(k, "-")} for k in METRICS]
+    named = {b: [k for k, v in ahead.items() if v == b] for b in ("CSPUp", "PlainUp")}
+    said = "; ".join(f"{b} scores higher in every one on {', '.join(ks)}"
+                     for b, ks in named.items() if ks)
+    words = (f"On the {len(shared)} seeds both blocks ran ({', '.join(map(str, shared))}): "
+             + (said or "neither block scores higher in every one on any of the five numbers")
+             + ".")
+    return {"summary": summary, "table": reports_table(rows), "verdict": words,
+            "shared_seeds": shared, "differences": diffs, "ahead_in_every_shared_seed": ahead,
+            "plain_params": next(iter(plain.values()))["params"] if plain else None,
+            "n_csp": len(csp), "n_plain": len(plain), "plain_runs": list(plain.values()),
+            "reproduced": checks,
+            "reproduced_exactly": bool(checks) and all(c[k][0] == c[k][1] for c in checks
+                                                       for k in METRICS)}
+
+
+def student_part(runs: list, csp: dict, real: dict) -> dict:
+    """002-l: the student's recipe at the main budget, and with the knobs the student tuned."""
+    groups: dict = {}
+    for r in runs:
+        if r["recipe"] == "student":
+            groups.setdefault(json.dumps(r.get("settings", {}), sort_keys=True), {})[r["seed"]] = r
+    if not groups:
+        return {}
+    rows, best = [], None
+    for key, by_seed in sorted(groups.items(), key=lambda kv: len(kv[0])):
+        summ = _summary(by_seed)
+        first = next(iter(by_seed.values()))
+        rows.append({"recipe": "student's" + ("" if key == "{}" else " + " + ", ".join(
+                         f"{k} {v}" for k, v in json.loads(key).items())),
+                     "setting": _setting_words(first), "seeds": len(by_seed),
+                     **{k: _span(summ[k]) for k in ("accuracy", "worst", "recall", "cas")}})
+        if best is None or summ["accuracy"]["median"] > best[1]["accuracy"]["median"]:
+            best = (rows[-1], summ)
+    ours = _summary(csp)
+    rows.append({"recipe": "ours (the seeds run)", "setting": "batch 64, G/D rates 2e-04/4e-04, "
+                 "5,000 steps", "seeds": len(csp),
+                 **{k: _span(ours[k]) for k in ("accuracy", "worst", "recall", "cas")}})
+    rows.append({"recipe": "real digits", "setting": "-", "seeds": "-",
+                 **{k: f"{real[k]:.3f}" for k in ("accuracy", "worst", "recall", "cas")}})
+    words = (f"At the main budget the student's recipe at its best setting ({best[0]['setting']}) "
+             f"draws the asked digit {best[1]['accuracy']['median']:.0%} of the time (median over "
+             f"{best[0]['seeds']} seeds; range {best[1]['accuracy']['low']:.0%} to "
+             f"{best[1]['accuracy']['high']:.0%}), against {ours['accuracy']['median']:.0%} for ours "
+             f"(lowest of {len(csp)} seeds {ours['accuracy']['low']:.0%}) and 10% by chance")
+    return {"table": reports_table(rows), "verdict": words + ".", "n_settings": len(groups),
+            "runs": [r for g in groups.values() for r in g.values()],
+            "best_accuracy": best[1]["accuracy"], "ours_accuracy": ours["accuracy"]}
+
+
+def reports_table(rows: list) -> str:
+    from aehelpers import reports
+
+    return reports.markdown_table(rows, list(rows[0]))
+
+
 def report() -> dict:
-    """Collect the runs, set PlainUp beside the seeds run's CSPUp, draw the figure, save."""
-    from aehelpers import plots, reports, stats
+    """Collect the runs, set them beside the seeds run's CSPUp, draw the figure, save."""
+    from aehelpers import plots
 
     runs = [json.loads(p.read_text()) for p in sorted(RUNS_DIR.glob("*.json"))]
     if not runs:
         raise SystemExit(f"no runs in {RUNS_DIR}: run `python bench/gan_blocks.py --block PlainUp "
                          f"--seed 0` (and more seeds) first")
-    of = lambda recipe, block: {r["seed"]: r for r in runs
-                                if r["recipe"] == recipe and r["block"] == block}
-    plain, student, csp = of("main", "PlainUp"), of("student", "CSPUp"), seeds_run_csp()
-    checks = [{"seed": s, "threads": r["threads"], "seeds_run_threads": csp[s]["threads"],
-               **{k: [r[k], csp[s][k]] for k in METRICS}}
-              for s, r in of("main", "CSPUp").items() if s in csp]  # reproduces the seeds run?
-    summary = {}
-    for name, by_seed in (("CSPUp", csp), ("PlainUp", plain), ("student", student)):
-        if not by_seed:
-            continue
-        summary[name] = {k: {**stats.seed_range(v[k] for v in by_seed.values()),
-                             "median": statistics.median(v[k] for v in by_seed.values())}
-                         for k in METRICS}
-        summary[name]["seeds"] = sorted(by_seed)
-    shared = sorted(set(csp) & set(plain))  # the seeds both blocks ran
-    diffs = {k: [csp[s][k] - plain[s][k] for s in shared] for k in METRICS}
-    verdict = {k: ("CSPUp" if min(d) > 0 else "PlainUp" if max(d) < 0 else "neither")
-               for k, d in diffs.items() if d}
-    span = lambda r: f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})"
-    n_csp, n_plain = len(summary["CSPUp"]["seeds"]), len(summary["PlainUp"]["seeds"])
-    real = seeds_run_real()  # held-out real digits: the ceiling
-    rows = [{"metric": k, "real digits": f"{real[k]:.3f}",
-             f"CSPUp, {n_csp} seeds": span(summary["CSPUp"][k]),
-             f"PlainUp, {n_plain} seeds": span(summary["PlainUp"][k]),
-             "higher in every shared seed": verdict.get(k, "-"),
-             **({f"student's recipe, {len(student)} seed{'s' * (len(student) > 1)}":
-                 span(summary["student"][k])}
-                if student else {})} for k in METRICS]
-    table = reports.markdown_table(rows, list(rows[0]))
-    ahead = {name: [k for k, v in verdict.items() if v == name] for name in ("CSPUp", "PlainUp")}
-    sentence = "; ".join(f"{name} scores higher in every shared seed on {', '.join(ks)}"
-                         for name, ks in ahead.items() if ks)
-    words = (f"On seeds {', '.join(map(str, shared))}, which both blocks ran: "
-             + (sentence if sentence else "neither block scores higher in every shared seed on "
-                "any of the five numbers") + ".")
-    payload = {"env": common.environment(), "notebook": NOTEBOOK.name, "table": table,
-               "verdict": words, "n_csp": n_csp, "n_plain": n_plain,
-               "steps": runs[0]["steps"], "plain_runs": list(plain.values()),
-               "reproduced": checks, "summary": summary, "shared_seeds": shared,
-               "differences": diffs, "ahead_in_every_shared_seed": verdict,
-               "plain_params": next(iter(plain.values()))["params"] if plain else None,
-               "student_runs": list(student.values())}
+    csp, real = seeds_run_csp(), seeds_run_real()
+    blocks, student = blocks_part(runs, csp, real), student_part(runs, csp, real)
+    payload = {"env": common.environment(), "notebook": NOTEBOOK.name,
+               "steps": runs[0]["steps"], **blocks, "student": student}
+    plain = {r["seed"]: r for r in blocks["plain_runs"]}
+    base = {r["seed"]: r for r in student.get("runs", []) if not r.get("settings")}
     plots.use_style()
-    groups = {"CSPUp": csp, "PlainUp": plain, **({"student": student} if student else {})}
+    groups = {"CSPUp": csp, "PlainUp": plain, **({"student": base} if base else {})}
     fig, axes = plots.plt.subplots(1, len(METRICS), figsize=(10, 2.8))
     for ax, k in zip(axes, METRICS):
         for i, by_seed in enumerate(groups.values()):
@@ -174,14 +245,14 @@ def report() -> dict:
         ax.set(xticks=range(len(groups)), xlim=(-0.6, len(groups) - 0.4), ylim=(0, 1.02), title=k)
         ax.set_xticklabels(list(groups), fontsize=8)
     axes[METRICS.index("recall")].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"06's digit GAN at {payload['steps']:,} steps, judged at the last step: one dot a "
-                 f"seed (student: the student's recipe, CSPUp)" if student else
-                 f"06's digit GAN at {payload['steps']:,} steps, judged at the last step: one dot a seed")
+    fig.suptitle(f"06's digit GAN at {payload['steps']:,} steps, judged at the last step: one dot"
+                 " a seed" + (" (student: the student's recipe, CSPUp)" if base else ""))
     fig.tight_layout()
     common.MEDIA_DIR.mkdir(parents=True, exist_ok=True)
     fig.savefig(common.MEDIA_DIR / "gan_blocks.png", dpi=120)
     path = common.save("gan_blocks", payload)
-    print(table, words, f"wrote {path}", sep="\n")
+    print(blocks["table"], blocks["verdict"], student.get("table", ""), student.get("verdict", ""),
+          f"wrote {path}", sep="\n")
     return payload
 
 
@@ -190,13 +261,16 @@ if __name__ == "__main__":
     parser.add_argument("--recipe", choices=list(RECIPES), default="main")
     parser.add_argument("--block", choices=["CSPUp", "PlainUp"], default="PlainUp")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="replace a value of 06's settings cell, e.g. lr=1e-3 lr_d=2e-3")
     parser.add_argument("--report", action="store_true", help="collect the runs made so far")
     args = parser.parse_args()
     if args.report:
         report()
     else:
-        result = one_run(args.recipe, args.block, args.seed)
+        settings = {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in args.set)}
+        result = one_run(args.recipe, args.block, args.seed, settings)
         RUNS_DIR.mkdir(parents=True, exist_ok=True)
-        out = RUNS_DIR / f"{args.recipe}-{args.block}-{args.seed}.json"
+        out = RUNS_DIR / f"{run_name(args.recipe, args.block, args.seed, settings)}.json"
         out.write_text(json.dumps(result, indent=1))
         print({k: result[k] for k in ("recipe", "block", "seed", *METRICS, "seconds")}, f"-> {out}")
