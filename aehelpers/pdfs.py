@@ -136,7 +136,15 @@ def build(md_path, pdf_path=None, media=None) -> Path:
     metrics["glossary"] = glossary(md_text)
     metrics["verdict_convention"] = VERDICT_CONVENTION
     metrics["targets_note"] = spreads.targets_note(name, md_text)
-    text = result_box(fill(md_text, metrics, str(metrics_path)))
+    try:
+        text = result_box(fill(md_text, metrics, str(metrics_path)))
+    except KeyError as missing:
+        if "run" in metrics:
+            raise
+        # no run stamp: a run that is still going (or stopped) has rewritten this metrics.json
+        raise KeyError(f"{missing.args[0]} (it has no run stamp: is a run of notebooks/{name}"
+                       f".ipynb still going, or did one stop early? `git checkout media/{name}` "
+                       f"restores the committed run)") from None
     src = pypandoc.convert_text(PAGE_SETUP + title_as_float(text), "typst", format="markdown",
                                 extra_args=["--standalone"])
     typ = md_path.with_suffix(".typ")  # beside the .md, so ../media/... image paths resolve

@@ -53,3 +53,13 @@ def test_bench_results_reads_only_the_named_files_and_says_which_is_missing(tmp_
     assert pdfs.bench_results("no bench field") == {}
     with pytest.raises(FileNotFoundError, match="bench/results/absent.json.*bench/absent.py"):
         pdfs.bench_results("{{ bench.absent.value }}")
+
+
+def test_build_says_when_metrics_come_from_an_unfinished_run(tmp_path):
+    media = tmp_path / "media" / "x"
+    media.mkdir(parents=True)
+    (media / "metrics.json").write_text('{"profile": "default", "seed": 0}')  # as setup leaves it
+    md = tmp_path / "x.md"
+    md.write_text("---\ntitle: x\n---\n\nAccuracy {{ headline.accuracy }}.\n")
+    with pytest.raises(KeyError, match="no run stamp.*git checkout media/x"):
+        pdfs.build(md, pdf_path=tmp_path / "x.pdf", media=tmp_path / "media")
