@@ -151,6 +151,19 @@ def _setting(run: dict) -> dict:
             "steps": f"{run['steps']:,}"}
 
 
+def _knob_words(run: dict) -> str:
+    """What a run's settings changed, in words: "rates 1e-3/2e-3", "batch 128 (80 epochs)"."""
+    settings, words = dict(run["settings"]), []
+    if {"lr", "lr_d"} & set(settings):
+        words.append(f"rates {_rate(run['lr'])}/{_rate(run['lr_d'])}")
+    if "batch_size" in settings:
+        words.append(f"batch {settings['batch_size']}" + (f" ({settings['num_epochs']} epochs)"
+                                                          if "num_epochs" in settings else ""))
+    rest = {k: v for k, v in settings.items() if k not in ("lr", "lr_d", "batch_size",
+                                                             "num_epochs")}
+    return ", ".join(words + [f"{k} {v}" for k, v in rest.items()])
+
+
 def blocks_part(runs: list, csp: dict, real: dict) -> dict:
     """004-a: the main recipe with PlainUp blocks beside the seeds run's CSPUp, seed by seed."""
     plain = {r["seed"]: r for r in runs if (r["recipe"], r["block"]) == ("main", "PlainUp")
@@ -223,8 +236,7 @@ def student_part(runs: list, csp: dict, real: dict) -> dict:
         rows.append({"recipe": "student's", **_setting(first), "seeds": len(by_seed),
                      **{k: _span(summ[k]) for k in shown}})
         below = summ["recall"]["high"] < ours["recall"]["low"]  # in every seed of both
-        knob = ("our batch and rates" if key == "{}" else
-                ", ".join(f"{k} {v:g}" for k, v in json.loads(key).items()))
+        knob = "our batch and rates" if key == "{}" else _knob_words(first)
         lows.append(below)
         said.append(f"with {knob}, accuracy {summ['accuracy']['median']:.2f} and recall "
                     f"{summ['recall']['median']:.2f} (CAS {summ['cas']['median']:.2f}; recall "
