@@ -51,7 +51,19 @@ def overfit_one_batch(model, batch, step, steps: int = 200, lr: float = 1e-3) ->
 
 def check(model, batch, step, floor: float | None = None, steps: int = 200, lr: float = 1e-3,
           reconstructs: bool = True, verbose: bool = True) -> list[str]:
-    """Run the four checks on one batch (x, ...); return the problems found, in words."""
+    """Run the four checks on one batch (x, ...); return the problems found, in words.
+
+    The model's weights, buffers (BatchNorm's running statistics) and mode are left as they were."""
+    saved, was_training = copy.deepcopy(model.state_dict()), model.training
+    try:
+        return _check(model, batch, step, floor, steps, lr, reconstructs, verbose)
+    finally:
+        model.load_state_dict(saved)
+        model.train(was_training)
+
+
+def _check(model, batch, step, floor, steps, lr, reconstructs, verbose) -> list[str]:
+    """check's work, on the model itself."""
     problems = []
     x = batch[0]
     shape_trace(model, x[:1], verbose=verbose)

@@ -15,8 +15,10 @@ digits:
 - accuracy (all, per class, worst): the evaluator reads the digit asked for;
 - precision and recall (Kynkaanniemi et al. 2019, k = 5) in its feature space: samples inside the
   real digits' manifold, and real digits inside the samples' (collapse shows as recall near 0);
-- KID (Binkowski et al. 2018): unbiased MMD with a cubic kernel on features standardised on the
-  real set; 0 when the two match;
+- KID (Binkowski et al. 2018): unbiased MMD with a cubic kernel on features centred on the real
+  set and divided by one scale for all of them (not each by its own: a feature that never fires
+  on real digits would turn a sample's faint activation there into a huge one); 0 when the two
+  match;
 - diversity: within-class spread of the samples' features over that of real digits;
 - CAS (Ravuri & Vinyals 2019): a classifier trained on the samples, tested on real test digits.
 
@@ -209,10 +211,17 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tupl
 
 def kid(real: torch.Tensor, fake: torch.Tensor, subset: int = 500, subsets: int = 20,
         seed: int = 0) -> float:
-    """Kernel inception distance (Binkowski et al. 2018) on features standardised on the real
-    set: the unbiased MMD^2 with kernel (a.b / d + 1)^3, averaged over random subsets."""
-    mean, std = real.mean(0), real.std(0).clamp_min(1e-6)
-    real, fake = ((real - mean) / std).double(), ((fake - mean) / std).double()
+    """Kernel inception distance (Binkowski et al. 2018): the unbiased MMD^2 with kernel
+    (a.b / d + 1)^3, averaged over random subsets; unitless, 0 when the two sets match.
+
+    Features are centred on the real set and divided by one scale, the real set's root mean
+    square deviation over all features: one scale keeps the kernel's size the same for any
+    feature extractor, while a scale per feature would blow up features that are (nearly)
+    constant on the real set, such as ReLUs that never fire on real digits."""
+    real, fake = real.double(), fake.double()
+    mean = real.mean(0)
+    scale = (real - mean).pow(2).mean().sqrt().clamp_min(1e-12)
+    real, fake = (real - mean) / scale, (fake - mean) / scale
     d, m = real.shape[1], min(subset, len(real), len(fake))
     generator = torch.Generator().manual_seed(seed)
     kernel = lambda a, b: (a @ b.T / d + 1) ** 3

@@ -28,6 +28,17 @@ def test_a_working_autoencoder_passes_all_four_checks(capsys):
     assert "all four checks pass" in capsys.readouterr().out
 
 
+def test_the_checks_leave_the_model_as_they_found_it():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Conv2d(4, 1, 1),
+                          nn.Sigmoid())
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    debug.check(model, batch(), STEP, steps=5, verbose=False)
+    after = model.state_dict()
+    assert not model.training
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BatchNorm's running stats too
+
+
 def test_a_frozen_layer_and_a_zero_learning_rate_are_found():
     model = small_ae()
     first = next(p for p in model.parameters())

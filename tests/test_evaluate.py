@@ -130,10 +130,6 @@ def test_read_and_read_grid_caption_every_image(digits, small_evaluator):
     assert labels[5] == ""  # the empty third cell of the short row
 
 
-@pytest.mark.xfail(strict=True, reason="known flaw: kid standardises by the real std, so a "
-                   "feature that is 0 on every real image turns a tiny activation of a sample "
-                   "into a huge one (66 of the evaluator's 128 features are such); fix, then "
-                   "rerun the seeds of 01, 04, 05 and 06")
 def test_kid_is_not_swamped_by_a_feature_dead_on_real_data():
     g = torch.Generator().manual_seed(0)
     real = torch.randn(400, 8, generator=g)
@@ -141,6 +137,15 @@ def test_kid_is_not_swamped_by_a_feature_dead_on_real_data():
     fake = torch.randn(400, 8, generator=g)
     fake[:, :4] = 1e-3 * torch.randn(400, 4, generator=g)  # a negligible activation there
     assert abs(evaluate.kid(real, fake)) < 0.05  # same distribution where real data lives
+
+
+def test_kid_is_unitless_and_sees_a_shift():
+    g = torch.Generator().manual_seed(1)
+    real, same = torch.randn(400, 16, generator=g), torch.randn(400, 16, generator=g)
+    shifted = torch.randn(400, 16, generator=g) + 1.0
+    assert abs(evaluate.kid(real, same)) < 0.05
+    assert evaluate.kid(real, shifted) > 10 * abs(evaluate.kid(real, same))
+    assert evaluate.kid(100 * real, 100 * shifted) == pytest.approx(evaluate.kid(real, shifted))
 
 
 def test_judge_each_epoch_records_the_curve_with_the_worst_label():
