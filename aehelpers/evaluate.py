@@ -278,12 +278,13 @@ def judge(model: Evaluator, x: torch.Tensor, y: torch.Tensor | None, reference, 
 def ceiling(model: Evaluator, real, reference, test, cas_steps: int = 400,
             cache: Path | None = CACHE) -> dict:
     """`judge` of held-out `real` digits against `reference` (the numbers no sample set judged
-    against the same reference should beat), cached beside the evaluator, keyed by its weights
-    and the three sets. `real` must not be `reference`: every point lies in its own ball."""
+    against the same reference should beat), cached beside the evaluator, keyed by its weights,
+    the three sets and this module's code (which computes the metrics). `real` must not be
+    `reference`: every point lies in its own ball."""
     import json
 
     h = hashlib.sha256()
-    h.update(str(cas_steps).encode())
+    h.update(str(cas_steps).encode() + Path(__file__).read_bytes())
     for t in (*model.state_dict().values(), real.x, real.y, reference.x, reference.y, test.x,
               test.y):
         h.update(t.detach().cpu().numpy().tobytes())

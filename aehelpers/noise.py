@@ -14,15 +14,17 @@ over, so the same seed gives the same noise on any device.
 The "student masks" are what students wrote, e.g. `x[torch.randn_like(x) < 0.5] = 0`: each pixel
 is zeroed independently when a draw falls below a threshold, so the zeroed fraction is that
 distribution's CDF at the threshold (Phi(0.5) ~ 0.69 here, not 0.5). `Noise.zero_probability`
-gives the exact value and `zeroed_fraction` measures it. Introduced in 02_denoising_noise_zoo;
-03 adds `student_mask` (001's masks exactly as written, bugs included), `blemish` (a dark
-spot) and `cut_and_shift` (an outline cut and shifted, every pixel value kept): its hard cases.
+gives the exact value and `zeroed_fraction` measures it. Introduced in 02_denoising_noise_zoo,
+with `per_pixel_masking`, the per-pixel loop kept to time it; 03 adds `student_mask` (001's masks
+exactly as written, bugs included), `blemish` (a dark spot) and `cut_and_shift` (an outline cut
+and shifted, every pixel value kept): its hard cases.
 This module imports nothing else from the package.
 """
 
 from __future__ import annotations
 
 import math
+import random
 
 import torch
 
@@ -332,6 +334,20 @@ def student_noise(kind: str, generator=None):
         mask = student_mask(kind, tuple(x.shape), generator).to(x.device)
         return x.masked_fill(mask, 0.0)
     return corrupt
+
+
+def per_pixel_masking(img, p: float = 0.3, rows: int | None = None, seed: int = 0):
+    """Masking noise the way students first write it: a Python loop over every channel, row and
+    column of one image (C, H, W), a tensor or a numpy array; a new image. Kept only to time it
+    against masking_noise (02, bench/noise.py); `rows` limits the loop to the first rows."""
+    draw = random.Random(seed).random
+    out = img.clone() if torch.is_tensor(img) else img.copy()
+    for c in range(out.shape[0]):
+        for i in range(out.shape[1] if rows is None else rows):
+            for j in range(out.shape[2]):
+                if draw() < p:
+                    out[c, i, j] = 0.0
+    return out
 
 
 def blemish(x: torch.Tensor, darkness: float = 0.7, radius: float = 3.0, seed: int = 0):

@@ -50,13 +50,7 @@ def loop_gaussian(img, rows, sigma=0.3):
 
 
 def loop_masking(img, rows, p=0.3):
-    out = img.clone() if torch.is_tensor(img) else img.copy()
-    for c in range(out.shape[0]):
-        for i in range(rows):
-            for j in range(out.shape[2]):
-                if random.random() < p:
-                    out[c, i, j] = 0.0
-    return out
+    return noise.per_pixel_masking(img, p, rows, seed=random.randrange(2**31))  # the package's loop
 
 
 def loop_salt_pepper(img, rows, p=0.1):

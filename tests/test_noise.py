@@ -216,3 +216,14 @@ def test_inplace_target_step_trains_on_a_noisy_target_and_keeps_the_data_clean()
     correct = train.reconstruction_step(losses.mse, noise.masking_noise(0.5, generator=gen(4)))
     assert correct(model, [x])["loss"].item() > 0, "the correct step compares with the clean x"
     assert noise.inplace_target_step(losses.mse, corrupt)(model.eval(), [x])["loss"].item() == 0.0
+
+
+def test_per_pixel_masking_is_the_loop_version_of_masking():
+    img = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(0)) + 0.1  # no zeros yet
+    before = img.clone()
+    out = noise.per_pixel_masking(img, p=0.5, seed=3)
+    assert torch.equal(img, before)  # a new image; the input is not changed
+    assert 0.4 < (out == 0).float().mean().item() < 0.6
+    assert torch.equal(out, noise.per_pixel_masking(img, p=0.5, seed=3))  # seeded
+    first_rows = noise.per_pixel_masking(img.numpy(), p=1.0, rows=2)  # numpy too, two rows only
+    assert (first_rows[:, :2] == 0).all() and (first_rows[:, 2:] > 0).all()

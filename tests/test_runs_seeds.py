@@ -233,3 +233,10 @@ def test_build_all_rebuilds_only_stale_pdfs_and_leaves_no_failing_one(tmp_path, 
     problems.append("page 1 is half empty")
     assert cli._build_all([md], strict=True, force=True) == 1
     assert not md.with_suffix(".pdf").exists()  # removed, so the next run builds and fails again
+
+
+def test_differences_set_times_aside_wherever_they_sit():
+    a = {"headline": {"acc": 0.9}, "numbers": {"timing_seconds": 1.0, "loop_microseconds_range.0": 5}}
+    b = {"headline": {"acc": 0.9}, "numbers": {"timing_seconds": 2.0, "loop_microseconds_range.0": 7}}
+    assert seeds.differences(a, b) == []
+    assert seeds.differences(a, {**b, "headline": {"acc": 0.8}}) == ["headline.acc"]
