@@ -197,4 +197,15 @@ def save(name: str, payload: dict) -> Path:
     return path
 
 
+def quick_args(doc: str, quick_help: str, device: bool = False):
+    """A benchmark's command line: --quick (help `quick_help`), and --device when asked for."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    if device:
+        parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    return parser.parse_args()
+
+
 markdown_table = reports.markdown_table  # one table writer for the reports and the benchmarks

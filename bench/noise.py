@@ -16,7 +16,6 @@ float32 input megabytes (1e6 bytes) per second.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -149,6 +148,4 @@ def main(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer pixels and repeats")
-    main(parser.parse_args().quick)
+    main(common.quick_args(__doc__, "fewer pixels and repeats").quick)

@@ -22,7 +22,6 @@ The published ~105.6 nats (pytorch/examples, epoch 10) come from MNIST's 60,000 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -110,8 +109,5 @@ def main(quick: bool = False, device="cpu") -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 epochs instead of 10")
-    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    args = parser.parse_args()
+    args = common.quick_args(__doc__, "2 epochs instead of 10", device=True)
     main(args.quick, args.device)
