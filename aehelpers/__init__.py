@@ -10,10 +10,10 @@ checkpoint (safe saving and resuming); metrics (image distances, latent codes); 
 and verdict words); debug (checks before a long run); evaluate (the one digit judge of generated
 samples); positions (05's digits at a place and its GridCVAE); anomaly (scores, thresholds),
 baselines (scores that learn nothing); gan (the GAN's networks and loop, 06) and faces (06's face
-judge and diversity); wells (07's well images); plots (figures into media/), reports (numbers
-into metrics.json), findings (a section's sentence from them) and pdfs (the PDF reports); runs
-(executing notebooks, only where their sources changed), seeds (the seeds run) and spreads (each
-number over the seeds).
+judge and diversity); wells (07's well images); plots (figures into media/) with printing (their
+text size in print), reports (numbers into metrics.json), findings (a section's sentence from
+them) and pdfs (the PDF reports); runs (executing notebooks, only where their sources changed),
+seeds (the seeds run) and spreads (each number over the seeds).
 
 The device rule: helpers that run a model (train.predict, train.evaluate, the scoring functions
 of anomaly, losses and metrics, gan's samplers) move their inputs to the model's device and
@@ -41,6 +41,7 @@ from . import (
     pdfs,
     plots,
     positions,
+    printing,
     reports,
     runs,
     seeds,
@@ -55,6 +56,6 @@ from .config import setup
 
 __all__ = ["anomaly", "baselines", "blocks", "checkpoint", "config", "data", "debug", "evaluate",
            "faces", "findings", "folders", "gan", "losses", "metrics", "models", "noise", "pdfs",
-           "plots", "positions", "reports", "runs", "seeds", "sets", "spreads", "stats", "train",
+           "plots", "positions", "printing", "reports", "runs", "seeds", "sets", "spreads", "stats", "train",
            "wells", "setup", "shape_trace"]
 __version__ = "0.1.0"

@@ -99,6 +99,7 @@ def save_checkpoint(path, model, optimizer=None, epoch: int = 0, history=None, l
              "optimizer": optimizer.state_dict() if optimizer is not None else None,
              "history": {k: list(v) for k, v in (history or {}).items()},
              "stopped_at": getattr(history, "stopped_at", None),
+             "steps": {k: list(v) for k, v in getattr(history, "steps", {}).items()},
              "rng": rng_state(loaders), **extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder: rename is atomic
@@ -154,6 +155,7 @@ def resume(path, model, optimizer=None, loaders=(), history=None, map_location="
         history.clear()
         history.update({k: list(v) for k, v in state["history"].items()})
         history.stopped_at = state["stopped_at"]
+        history.steps = {k: list(v) for k, v in state.get("steps", {}).items()}
     set_rng_state(state["rng"], loaders)
     return state["epoch"]
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from . import config
+from .printing import enlarge_text_for_print, smallest_text_pt
 
 STYLE = {"figure.dpi": 100, "savefig.dpi": 120, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9}  # text in pt, resolution in dots per inch
@@ -29,33 +29,6 @@ def use_style() -> None:
     Each notebook calls it once, after setup: importing the package changes no matplotlib setting.
     """
     plt.rcParams.update(STYLE)
-
-
-def smallest_text_pt(fig) -> float:
-    """The smallest font size (pt) of any visible, non-empty text in fig, at the figure's own size."""
-    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
-             if t.get_visible() and t.get_text().strip()]
-    return float(min(sizes, default=0.0))
-
-
-PRINT_TEXT_WIDTH_IN = 6.5  # A4 less the reports' 2.2 cm margins
-MIN_PRINT_PT = 8.3  # a little above the reports' 8 pt rule
-
-
-def enlarge_text_for_print(fig, print_width: float) -> None:
-    """Scale up fig's text so that none prints under 8 pt at print_width (share of an A4 page's
-    text width); text already large enough keeps its size."""
-    for _ in range(4):  # bigger labels widen the saved figure, so measure again
-        fig.canvas.draw()
-        bbox = fig.get_tightbbox(fig.canvas.get_renderer())
-        saved_width = bbox.width + 2 * plt.rcParams["savefig.pad_inches"]  # tight bbox + pad
-        shrink = print_width * PRINT_TEXT_WIDTH_IN / saved_width  # printed inches per figure inch
-        need = MIN_PRINT_PT / shrink
-        texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
-        if all(t.get_fontsize() >= need - 0.05 for t in texts):
-            return
-        for t in texts:
-            t.set_fontsize(max(t.get_fontsize(), need))
 
 
 def savefig(fig, name: str, notebook_dir: Path | None = None,
@@ -135,6 +108,26 @@ def loss_curves(histories, keys=("train_loss", "val_loss"), title: str | None = 
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title)
+    return fig
+
+
+def step_curve(history, key: str = "train_loss", ylabel: str = "loss", logy: bool = False,
+               ax=None):
+    """Plot history.steps[key] (one value per optimiser step) and, over it, history[key] (the
+    mean of each epoch, at the epoch's last step); the top axis counts epochs."""
+    steps, epochs = history.steps.get(key), history.get("epoch")
+    if not steps or not epochs:
+        raise ValueError(f"history has no per-step {key!r} (history.steps: {list(history.steps)}); "
+                         f"train.fit records history.steps['train_loss'] for every run")
+    per_epoch = len(steps) / len(epochs)  # optimiser steps per epoch (fit: batches per epoch)
+    fig, ax = plt.subplots(figsize=(5, 3.2)) if ax is None else (ax.figure, ax)
+    ax.plot(np.arange(1, len(steps) + 1), steps, lw=0.6, color="0.6", label="each step")
+    ax.plot(np.asarray(epochs) * per_epoch, history[key], "o-", ms=3, color="C0",
+            label="mean of each epoch")
+    ax.set(xlabel="optimiser step", ylabel=ylabel, yscale="log" if logy else "linear")
+    top = ax.secondary_xaxis("top", functions=(lambda s: s / per_epoch, lambda e: e * per_epoch))
+    top.set_xlabel("epoch")
+    ax.legend(fontsize=7)
     return fig
 
 

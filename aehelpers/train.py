@@ -2,6 +2,7 @@
 
     history = train.fit(model, train_loader, val_loader, loss=losses.bce, num_epochs=10)
     history["train_loss"], history["val_loss"]         # one number per epoch
+    history.steps["train_loss"]                        # one number per optimiser step
 
 Each epoch: model.train(), for every batch a step (forward, loss, backward, optimiser step), then
 model.eval() and the same step without gradients over the validation batches. A history entry is
@@ -46,9 +47,19 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class History(dict):
-    """Per-epoch logs: history[key] is a list with one value per epoch."""
+    """Per-epoch logs: history[key] is a list with one value per epoch; history.steps[key] one
+    value per optimiser step (fit keeps each training batch's loss there)."""
 
     stopped_at: int | None = None  # the epoch a callback stopped training at, if one did
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.steps = {}  # an attribute: every key of the dict itself is a per-epoch list
+
+    def log_steps(self, key: str, values) -> None:
+        """Append values (a sequence or tensor, one per step) to history.steps[key]."""
+        values = values.tolist() if hasattr(values, "tolist") else values
+        self.steps.setdefault(key, []).extend(float(v) for v in values)
 
     def log(self, key: str, value):
         """Append value to history[key]."""
@@ -89,8 +100,9 @@ def _to(batch, device):
     return [t.to(device, non_blocking=True) if torch.is_tensor(t) else t for t in batch]
 
 
-def run_epoch(model, loader, step, epoch, optimizer=None, device=None):
+def run_epoch(model, loader, step, epoch, optimizer=None, device=None, step_losses=None):
     """One pass over loader; trains when an optimizer is given. Returns {key: mean over samples}.
+    step_losses: a list that receives every batch's loss (a device tensor, read by the caller).
 
     The sums stay on the device and are read once, at the end of the epoch: a `.item()` per batch
     would make a GPU wait for every step. For the same reason the NaN/inf check is per batch
@@ -117,6 +129,8 @@ def run_epoch(model, loader, step, epoch, optimizer=None, device=None):
                 raise NonFiniteLossError(_bad_loss(epoch, b, loss.item(), optimizer, eager))
             if not eager:
                 bad = _first_bad(bad, torch.isfinite(loss), b)
+            if step_losses is not None:
+                step_losses.append(loss.detach())
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -160,7 +174,8 @@ def _bad_loss(epoch, b, value, optimizer, eager):
 def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=None,
         num_epochs: int = 10, lr: float = 1e-3, optimizer=None, device=None, seed: int | None = None,
         callbacks=(), progress: bool = True, resume_from=None) -> History:
-    """Train for num_epochs; return the History (train_*, val_* per epoch, seconds per epoch).
+    """Train for num_epochs; return the History (train_*, val_* per epoch, seconds per epoch;
+    history.steps["train_loss"]: each training batch's mean loss, one per optimiser step).
 
     callbacks: functions cb(epoch, model, history) called after each epoch; they may log into
     history (history.log(key, value)) and return True to stop training.
@@ -196,8 +211,10 @@ def fit(model, train_loader, val_loader=None, *, loss=None, step=None, noise=Non
     for epoch in bar:
         start = time.perf_counter()
         model.train()
+        step_losses = []
         logs = {f"train_{k}": v for k, v in
-                run_epoch(model, train_loader, step, epoch, optimizer, device).items()}
+                run_epoch(model, train_loader, step, epoch, optimizer, device, step_losses).items()}
+        history.log_steps("train_loss", torch.stack(step_losses).cpu())  # one read per epoch
         if val_loader is not None:
             model.eval()
             logs.update({f"val_{k}": v for k, v in

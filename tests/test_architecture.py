@@ -13,7 +13,7 @@ ALLOWED = {
     "folders": {"config", "sets"}, "data": {"config", "sets", "folders"},
     "noise": {"config"}, "blocks": {"config"}, "losses": {"config"}, "metrics": {"config"},
     "models": {"blocks"}, "train": {"config", "checkpoint"},
-    "plots": {"config"}, "reports": {"config"}, "findings": {"reports"},
+    "plots": {"config", "printing"}, "printing": set(), "reports": {"config"}, "findings": {"reports"},
     "anomaly": {"config", "metrics", "train"}, "stats": {"anomaly"}, "baselines": {"anomaly"},
     "positions": {"config", "data", "sets", "train", "blocks", "models"},
     "gan": {"config", "blocks", "train"}, "faces": {"metrics"}, "wells": {"config", "data", "sets"},

@@ -57,6 +57,8 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, make_no
     for key, value in full_model.state_dict().items():
         assert torch.equal(value, model.state_dict()[key]), key  # bitwise, atol 0
     assert without_time(history) == without_time(full_history)
+    assert history.steps == full_history.steps  # the steps before the interruption come back too
+    assert len(history.steps["train_loss"]) == 4 * len(tiny_loaders()[0])
     assert history["epoch"] == [1, 2, 3, 4]
     assert train.load_checkpoint(ckpt.path)["epoch"] == 4
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from aehelpers import config, pdfs, plots, reports, runs
+from aehelpers import config, pdfs, plots, printing, reports, runs
 
 
 def test_profile_from_argument_env_and_default(monkeypatch):
@@ -167,7 +167,7 @@ def test_check_pdf_finds_figure_text_too_small_at_print_size(tmp_path):
     ax.set_title("title at 10 pt", fontsize=10)
     ax.tick_params(labelsize=8)
     png = plots.savefig(fig, "wide", notebook_dir=tmp_path / "media" / "r")
-    assert plots.smallest_text_pt(fig) == 8.0
+    assert printing.smallest_text_pt(fig) == 8.0
     plt.close(fig)
     full = pdfs.printed_text_pt(png, "{width=100%}")
     half = pdfs.printed_text_pt(png, "{width=50%}")

@@ -54,3 +54,24 @@ def test_interval_plot_draws_one_row_per_interval_top_down():
     assert axes[1].get_legend() is None and axes[0].get_xlabel() == ""
     assert [t.get_text() for t in axes[1].get_yticklabels()] == ["a"]
     plt.close(fig)
+
+
+def test_step_curve_puts_each_epoch_mean_at_its_last_step_and_counts_epochs_on_top():
+    import pytest
+
+    from aehelpers import train
+
+    history = train.History()
+    for epoch, steps in ((1, [4.0, 2.0, 3.0]), (2, [2.0, 1.0, 1.5])):
+        history.log("epoch", epoch)
+        history.log("train_loss", sum(steps) / 3)
+        history.log_steps("train_loss", steps)
+    fig = plots.step_curve(history)
+    ax = fig.axes[0]
+    each, means = ax.lines[0], ax.lines[1]
+    assert list(each.get_xdata()) == [1, 2, 3, 4, 5, 6] and list(each.get_ydata())[0] == 4.0
+    assert list(means.get_xdata()) == [3.0, 6.0] and list(means.get_ydata()) == [3.0, 1.5]
+    assert ax.child_axes[0].get_xlabel() == "epoch"
+    plots.plt.close(fig)
+    with pytest.raises(ValueError, match="no per-step 'val_loss'"):
+        plots.step_curve(history, key="val_loss")

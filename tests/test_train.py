@@ -50,6 +50,23 @@ def test_history_is_the_mean_over_samples_not_batches():
     assert history["epoch"] == [1, 2] and len(history["seconds"]) == 2
 
 
+def test_fit_keeps_every_training_step_and_their_sample_mean_is_the_epoch():
+    model = Scale()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)  # the weight moves: steps differ
+    history = train.fit(model, ten_values(), ten_values(3), step=mean_step, num_epochs=3,
+                        optimizer=optimizer, progress=False)
+    steps = history.steps["train_loss"]
+    assert len(steps) == 3 * 3 and list(history.steps) == ["train_loss"]  # 3 batches per epoch
+    assert steps[0] == pytest.approx(1.5) and steps[1] != pytest.approx(5.5)  # w < 1 by step 2
+    sizes = [4, 4, 2]
+    for epoch in range(3):
+        batch_means = steps[3 * epoch:3 * epoch + 3]
+        mean = sum(m * n for m, n in zip(batch_means, sizes)) / 10
+        assert history["train_loss"][epoch] == pytest.approx(mean, rel=1e-6)
+    history.log_steps("train_loss", torch.tensor([1.0, 2.0]))
+    assert history.steps["train_loss"][-2:] == [1.0, 2.0]
+
+
 def test_history_helpers():
     history = train.History()
     for value in (3.0, 1.0, 2.0):
