@@ -56,8 +56,9 @@ def _execute_all(notebooks, profile: str, force: bool) -> int:
         if not force and runs.is_current(nb, profile):
             print(f"{nb}: media/ is current (hash {runs.source_hash(nb)}): not run (FORCE=1 runs it)")
             continue
-        print(f"running {nb} ({profile}) ...", flush=True)
-        timings.append(runs.execute(nb, profile))
+        threads = runs.recorded_threads(nb, profile)  # the float order of the run it replaces
+        print(f"running {nb} ({profile}, {threads or 'all'} threads) ...", flush=True)
+        timings.append(runs.execute(nb, profile, threads=threads))
         print(f"  done in {timings[-1]['seconds']} s", flush=True)
     # merge with earlier runs, so timing one notebook keeps the others' times
     log = config.REPO_ROOT / "build" / f"timings-{profile}.json"

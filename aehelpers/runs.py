@@ -164,3 +164,10 @@ def is_current(notebook, profile: str = "default") -> bool:
     """True when media/ holds a run of this profile at the notebook's current source hash."""
     run = stamp(notebook, profile)
     return run.get("profile") == profile and run.get("hash") == source_hash(notebook)
+
+
+def recorded_threads(notebook, profile: str = "default") -> int | None:
+    """The thread cap of the run media/ holds for this notebook ($OMP_NUM_THREADS overrides it):
+    a rerun on the same cap computes in the same float order, so a refactor reproduces it exactly."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() else stamp(notebook, profile).get("threads")
