@@ -77,17 +77,26 @@ def test_execute_stamps_and_is_current(tmp_path):
     assert runs.stamp(nb, media=media)["profile"] == "default"
 
 
+def test_recorded_threads_reads_the_stamp_unless_the_environment_sets_them(monkeypatch, tmp_path):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runs, "stamp", lambda nb, profile: {"threads": 1} if nb == "a" else {})
+    assert runs.recorded_threads("a") == 1 and runs.recorded_threads("b") is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert runs.recorded_threads("a") == 2
+
+
 def test_execute_all_skips_a_current_notebook(monkeypatch, capsys, tmp_path):
-    calls = []
+    calls, caps = [], []
     monkeypatch.setattr(config, "REPO_ROOT", tmp_path)  # its timings log, not the repository's
     monkeypatch.setattr(runs, "is_current", lambda nb, profile: nb == "same.ipynb")
     monkeypatch.setattr(runs, "source_hash", lambda nb: "h")
-    monkeypatch.setattr(runs, "execute", lambda nb, profile: calls.append(nb) or
-                        {"notebook": "x", "profile": profile, "seconds": 0.0})
+    monkeypatch.setattr(runs, "recorded_threads", lambda nb, profile: 1)
+    monkeypatch.setattr(runs, "execute", lambda nb, profile, threads: calls.append(nb) or
+                        caps.append(threads) or {"notebook": "x", "profile": profile, "seconds": 0.0})
     cli._execute_all(["same.ipynb", "changed.ipynb"], "smoke", force=False)
     assert calls == ["changed.ipynb"] and "not run" in capsys.readouterr().out
     cli._execute_all(["same.ipynb"], "smoke", force=True)
-    assert calls == ["changed.ipynb", "same.ipynb"]
+    assert calls == ["changed.ipynb", "same.ipynb"] and caps == [1, 1]  # the recorded thread cap
     assert (tmp_path / "build" / "timings-smoke.json").exists()
 
 
