@@ -14,9 +14,6 @@ over the rounds (common.compare, common.Spread: "median (min-max)").
 
 from __future__ import annotations
 
-import logging
-import warnings
-
 import common
 import numpy as np
 import torch
@@ -69,33 +66,12 @@ def lightning_available() -> str | None:
 
 
 def lightning_loop(model, train_loader, num_epochs: int):
-    """A lightning.Trainer with logging, checkpoints, progress bar and summary off (its leanest)."""
-    import lightning as L
+    """A lightning.Trainer with logging, checkpoints, progress bar and summary off (its leanest),
+    on the step fit takes (aehelpers.lit, as notebook 01 trains it)."""
+    from aehelpers import lit
 
-    class Module(L.LightningModule):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def training_step(self, batch, batch_idx):
-            x = batch[0]
-            return losses.bce(self.net(x), x)
-
-        def configure_optimizers(self):
-            return torch.optim.Adam(self.parameters(), lr=1e-3)
-
-    trainer = L.Trainer(max_epochs=num_epochs, accelerator="cpu", devices=1, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, num_sanity_val_steps=0)
-    trainer.fit(Module(model), train_dataloaders=train_loader)
-
-
-def quiet_lightning():
-    """Silence Lightning's start-up banners and advice, which would flood the tables."""
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="lightning")
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    module = lit.StepModule(model, train.reconstruction_step(losses.bce), lr=1e-3)
+    lit.quiet_trainer(num_epochs, accelerator="cpu").fit(module, train_dataloaders=train_loader)
 
 
 def loop_overhead(quick: bool) -> dict:
@@ -110,7 +86,6 @@ def loop_overhead(quick: bool) -> dict:
     }
     version = lightning_available()
     if version:
-        quiet_lightning()
         contenders[f"lightning.Trainer {version}"] = (
             lambda: lightning_loop(fresh_model(), train_loader, num_epochs))
     images = len(ds) * num_epochs

@@ -21,6 +21,7 @@ ALLOWED = {
     # running notebooks and building the reports: never imported by a notebook
     "runs": {"config"}, "seeds": {"config", "runs"}, "spreads": {"config", "runs", "seeds", "reports"},
     "pdfs": {"config", "spreads", "findings"},
+    "lit": set(),  # optional (Lightning): never imported by __init__
     "cli": {"config", "pdfs", "runs", "seeds", "spreads"},
 }
 

@@ -235,3 +235,26 @@ def test_predict_with_a_condition_moves_x_and_c_and_returns_cpu(device):
     if device != "meta":
         assert torch.allclose(a, x.flatten(1)[:, :2] + c[:, :2]) and torch.allclose(b, c.sum(1))
     assert model.training  # handed back in the mode it came in
+
+
+def test_lit_step_module_trains_exactly_as_fit_does():
+    lit = pytest.importorskip("aehelpers.lit")  # Lightning is installed by make setup
+
+    def trained(by_lightning):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 16),
+                                    torch.nn.Unflatten(1, (1, 4, 4)), torch.nn.Sigmoid())
+        loader = data.TensorLoader(digits_like(size=4), batch_size=6, shuffle=True, seed=3)
+        step = train.reconstruction_step(losses.bce)
+        if by_lightning:
+            lit.quiet_trainer(2).fit(lit.StepModule(model, step, lr=1e-2), loader)
+        else:
+            train.fit(model, loader, step=step, num_epochs=2, lr=1e-2, device="cpu",
+                      progress=False)
+        return model
+
+    a, b = trained(False), trained(True)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), name  # bit for bit: the same steps in the same order
+    assert b.training  # Lightning leaves the module in training mode; fit leaves it in eval
+    assert not a.training
