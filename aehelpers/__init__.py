@@ -13,8 +13,7 @@ baselines (scores that learn nothing); gan (the GAN's networks and loop, 06) and
 judge and diversity); wells (07's well images); plots (figures into media/) with printing (their
 text size in print), reports (numbers into metrics.json), findings (a section's sentence from
 them) and pdfs (the PDF reports); runs (executing notebooks, only where their sources changed),
-seeds (the seeds run) and spreads (each number over the seeds). `lit` (a train.fit step under
-PyTorch Lightning, notebook 01) needs Lightning and is imported only where it is used.
+seeds (the seeds run) and spreads (each number over the seeds).
 
 The device rule: helpers that run a model (train.predict, train.evaluate, the scoring functions
 of anomaly, losses and metrics, gan's samplers) move their inputs to the model's device and
