@@ -169,5 +169,4 @@ def is_current(notebook, profile: str = "default") -> bool:
 def recorded_threads(notebook, profile: str = "default") -> int | None:
     """The thread cap of the run media/ holds for this notebook ($OMP_NUM_THREADS overrides it):
     a rerun on the same cap computes in the same float order, so a refactor reproduces it exactly."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() else stamp(notebook, profile).get("threads")
+    return thread_cap() or stamp(notebook, profile).get("threads")

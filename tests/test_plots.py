@@ -4,9 +4,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from aehelpers import plots  # noqa: E402
+from aehelpers import plots, train  # noqa: E402
 
 
 def test_image_grid_one_axis_per_cell_titles_and_shared_scale():
@@ -57,10 +58,6 @@ def test_interval_plot_draws_one_row_per_interval_top_down():
 
 
 def test_step_curve_puts_each_epoch_mean_at_its_last_step_and_counts_epochs_on_top():
-    import pytest
-
-    from aehelpers import train
-
     history = train.History()
     for epoch, steps in ((1, [4.0, 2.0, 3.0]), (2, [2.0, 1.0, 1.5])):
         history.log("epoch", epoch)
